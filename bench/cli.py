@@ -1,0 +1,156 @@
+"""Command line: ``python -m bench list|run|report``.
+
+A usage or input error prints one line on stderr and exits 2, with no traceback and
+nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import data, forecaster, suite as suites
+from bench.errors import BenchError
+
+DEFAULT_OUT = Path("results")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage + message; we want one line
+        raise BenchError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m bench", description="Walk-forward forecasting benchmark harness.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    lst = sub.add_parser("list", help="list the catalog's datasets, the registered models, or the suites")
+    lst.add_argument("what", choices=["datasets", "models", "suites"])
+
+    run = sub.add_parser("run", help="evaluate a suite and write the leaderboard")
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="run the default suite")
+    which.add_argument("--suite", metavar="NAME|FILE", help="a suite name (see `list suites`) or a TOML file")
+    run.add_argument("-d", "--dataset", action="append", metavar="NAME", help="only this dataset (repeatable)")
+    run.add_argument("-m", "--model", action="append", metavar="NAME",
+                     help="only this model, by registry name or label (repeatable)")
+    run.add_argument("--seeds", type=int, metavar="N", help="seeds per seeded model (default: the suite's)")
+    _add_out(run)
+
+    rep = sub.add_parser("report", help="re-render the reports of a stored run without re-running it")
+    rep.add_argument("--run", type=int, metavar="ID", help="run id in the store (default: the latest)")
+    _add_out(rep)
+    return parser
+
+
+def _add_out(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                   help="output directory for the store and reports (default: results/)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return {"list": cmd_list, "run": cmd_run, "report": cmd_report}[args.command](args)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_list(args) -> int:
+    if args.what == "datasets":
+        for name in data.catalog_names():
+            ds = data.get_dataset(name)
+            print(f"{name:20s} {ds.frequency:3s} season {ds.season_length:<4d} {ds.description}")
+    elif args.what == "models":
+        for name, entry in forecaster.REGISTRY.items():
+            seeded = "seeded" if entry.seeded else ""
+            print(f"{name:16s} {entry.family:13s} {seeded:7s} {entry.summary}")
+    else:
+        for name in suites.suite_names():
+            print(f"{name:12s} {suites.load_suite(name).description}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    if args.seeds is not None and args.seeds < 1:
+        raise BenchError(f"--seeds must be a positive integer, got {args.seeds}")
+    suite = suites.select(suites.load_suite("default" if args.all else args.suite),
+                          datasets=args.dataset, models=args.model)
+    suites.check_models(suite)
+    cells = suites.cells(suite, seeds=args.seeds)
+    series = {}
+    for name, (ds, split) in suite.datasets.items():
+        series[name] = data.load(ds)
+        if len(series[name]) < split.min_length():
+            raise BenchError(f"dataset {name!r} has {len(series[name])} points; its split "
+                             f"({split.describe()}) needs at least {split.min_length()}")
+
+    from bench import provenance, report, runner
+    from bench.store import Store
+
+    store = Store(args.out / "bench.sqlite")
+    run_id = store.start_run(started_at=_now(), suite=suite.name, suite_source=suite.source,
+                             git_commit=provenance.git_commit(), environment=provenance.environment())
+    print(f"run {run_id}: suite {suite.name!r}, {len(cells)} cells, store {store.path}", file=sys.stderr)
+    progress = Progress(len(cells))
+    started = time.perf_counter()
+    for cell in cells:
+        progress.start(cell)
+        result = runner.evaluate_cell(cell, series[cell.dataset])
+        store.add_cell(run_id, result)
+        progress.done(result)
+    store.finish_run(run_id, finished_at=_now(), total_time_s=time.perf_counter() - started)
+    paths = report.write_reports(store, run_id, args.out)
+    print(f"done in {time.perf_counter() - started:.1f} s; wrote {', '.join(map(str, paths))}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from bench import report
+    from bench.store import Store
+
+    db = args.out / "bench.sqlite"
+    if not db.is_file():
+        raise BenchError(f"--out: no result store at {db}; run `python -m bench run` first")
+    store = Store(db)
+    run_id = args.run if args.run is not None else store.latest_run_id()
+    try:
+        store.run(run_id)
+    except KeyError:
+        raise BenchError(f"--run: no run {run_id} in {db}") from None
+    paths = report.write_reports(store, run_id, args.out)
+    print(f"run {run_id}: wrote {', '.join(map(str, paths))}", file=sys.stderr)
+    return 0
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Progress:
+    """One permanent line per finished cell; on a terminal, a live line for the running one."""
+
+    def __init__(self, total: int):
+        self.total, self.count = total, 0
+        self.live = sys.stderr.isatty()
+
+    def start(self, cell) -> None:
+        if self.live:
+            bar = "#" * (20 * self.count // max(self.total, 1))
+            print(f"\r[{bar:<20s}] {self.count}/{self.total} running {cell.dataset} {cell.label} "
+                  f"seed {cell.seed}\033[K", end="", file=sys.stderr, flush=True)
+
+    def done(self, result) -> None:
+        self.count += 1
+        c = result.cell
+        detail = (f"MAE {result.scores['mae']:.4g}" if result.status == "ok" else result.reason)[:100]
+        prefix = "\r\033[K" if self.live else ""
+        print(f"{prefix}[{self.count:>{len(str(self.total))}}/{self.total}] {result.status:7s} "
+              f"{c.dataset:18s} {c.label:16s} seed {c.seed}  {detail}  ({result.wall_time_s:.1f} s)",
+              file=sys.stderr, flush=True)

@@ -1,0 +1,109 @@
+"""The Forecaster protocol and the model registry.
+
+The harness talks to models only through this protocol. A model class is built as
+``Model(season_length=..., seed=..., **params)``; the constructor only stores its
+arguments, all work and validation happens in ``fit`` (fitted attributes end in ``_``).
+
+The registry maps a model name to an import path; the module is imported only when
+that model runs, so ``python -m bench list`` never loads TensorFlow or torch.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Protocol, Self, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+
+@runtime_checkable
+class Forecaster(Protocol):
+    def fit(self, y: pd.Series) -> Self:
+        """Estimate the model on ``y`` (a regular DatetimeIndex, oldest first)."""
+
+    def update(self, y_new: pd.Series) -> Self:
+        """Reveal the observations that follow the data seen so far, without refitting."""
+
+    def predict(self, horizon: int) -> np.ndarray:
+        """Forecast the ``horizon`` steps after the last observation seen."""
+
+    def n_params(self) -> int:
+        """Number of fitted, trainable parameters."""
+
+
+class ModelSkipped(Exception):
+    """Raised from ``fit`` when a model cannot handle a series; the reason is recorded."""
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    path: str          # "package.module:ClassName"
+    family: str
+    seeded: bool       # True: results vary with the seed, so the runner repeats it
+    summary: str
+
+    def load(self) -> type:
+        module_name, _, class_name = self.path.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+REGISTRY: dict[str, ModelEntry] = {
+    "naive": ModelEntry("baselines.naive:Naive", "naive", False, "last observed value"),
+    "seasonal_naive": ModelEntry("baselines.naive:SeasonalNaive", "naive", False,
+                                 "value one season ago"),
+    "drift": ModelEntry("baselines.naive:Drift", "naive", False,
+                        "line through the first and last observation"),
+    "arima": ModelEntry("baselines.arima:Arima", "arima", False,
+                        "statsmodels SARIMAX, fixed order or stepwise AIC search"),
+    "holt_winters": ModelEntry("baselines.holt_winters:HoltWinters", "holt_winters", False,
+                               "statsmodels exponential smoothing"),
+    "prophet": ModelEntry("baselines.prophet:ProphetModel", "prophet", False,
+                          "Prophet, seasonalities from the frequency"),
+    "xgboost": ModelEntry("baselines.xgboost_model:XGBoostModel", "xgboost", True,
+                          "XGBoost on lag and calendar features, recursive"),
+    "rnn_keras": ModelEntry("rnn_models.keras_rnn:KerasSimpleRNN", "rnn", True,
+                            "SimpleRNN in Keras (TensorFlow backend)"),
+    "lstm_keras": ModelEntry("rnn_models.keras_rnn:KerasLSTM", "rnn", True, "LSTM in Keras"),
+    "gru_keras": ModelEntry("rnn_models.keras_rnn:KerasGRU", "rnn", True, "GRU in Keras"),
+    "rnn_torch": ModelEntry("rnn_models.torch_rnn:TorchSimpleRNN", "rnn", True,
+                            "SimpleRNN (nn.RNN) in PyTorch"),
+    "lstm_torch": ModelEntry("rnn_models.torch_rnn:TorchLSTM", "rnn", True, "LSTM in PyTorch"),
+    "gru_torch": ModelEntry("rnn_models.torch_rnn:TorchGRU", "rnn", True, "GRU in PyTorch"),
+}
+
+
+def get_entry(name: str) -> ModelEntry:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(REGISTRY))}") from None
+
+
+def check_params(name: str, params: dict) -> None:
+    """Raise TypeError naming the parameters ``name``'s constructor does not accept."""
+    cls = get_entry(name).load()
+    sig = inspect.signature(cls)
+    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        return
+    unknown = sorted(set(params) - set(sig.parameters))
+    if unknown:
+        accepted = sorted(set(sig.parameters) - {"season_length", "seed"})
+        raise TypeError(f"model {name!r} has no parameter {', '.join(unknown)} "
+                        f"(accepted: {', '.join(accepted)})")
+
+
+def build(name: str, params: dict, *, season_length: int, seed: int) -> Forecaster:
+    return get_entry(name).load()(season_length=season_length, seed=seed, **params)
+
+
+def future_index(index: pd.DatetimeIndex, horizon: int) -> pd.DatetimeIndex:
+    """The ``horizon`` timestamps after ``index`` at its own frequency.
+
+    Trading-day series carry a business-day frequency whose holidays are the market's
+    closed days, so the next timestamps skip them as the market calendar does.
+    """
+    if index.freq is None:
+        raise ValueError("series index has no frequency; load it with bench.data")
+    return pd.date_range(index[-1], periods=horizon + 1, freq=index.freq)[1:]

@@ -1,0 +1,167 @@
+"""Evaluate cells: one dataset x one model variant x one seed, walked forward.
+
+The runner is the only place that times and counts: wall seconds (perf_counter) and
+CPU seconds (process_time) around every fit, update and predict call, and the model's
+own ``n_params()`` after its last fit. A model that raises, is skipped or returns a
+non-finite forecast produces a result row with a status and a reason; it never stops
+the run.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from bench import forecaster
+from bench.forecaster import Forecaster, ModelSkipped
+from bench.metrics import METRICS, mase_scales
+from bench.splits import WalkForward
+
+
+@dataclass
+class WalkResult:
+    """Everything measured while walking one model over one series."""
+    origin_positions: np.ndarray            # (n_origins,)
+    origin_times: pd.DatetimeIndex          # timestamp of the first forecast point
+    forecasts: np.ndarray                   # (n_origins, horizon)
+    actuals: np.ndarray                     # (n_origins, horizon)
+    mase_scales: np.ndarray                 # (n_origins,) seasonal-naive MAE of each history
+    fit_time_s: float = 0.0                 # totals over the walk, wall clock
+    fit_cpu_s: float = 0.0
+    update_time_s: float = 0.0
+    predict_time_s: float = 0.0
+    predict_cpu_s: float = 0.0
+    n_fits: int = 0
+    n_updates: int = 0
+    n_params: int | None = None
+
+    def score(self) -> dict[str, float]:
+        """Every metric over all origins and steps; MASE uses the stored per-origin scales."""
+        scores = {name: float(fn(y_true=self.actuals, y_pred=self.forecasts))
+                  for name, fn in METRICS.items() if name != "mase"}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = np.abs(self.actuals - self.forecasts) / self.mase_scales[:, None]
+        scores["mase"] = float(np.mean(scaled))
+        return scores
+
+    def mae(self) -> float:
+        return float(np.mean(np.abs(self.actuals - self.forecasts)))
+
+
+class NonFiniteForecast(RuntimeError):
+    pass
+
+
+def _timed(call: Callable, *args):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = call(*args)
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def walk_forward(model: Forecaster, y: pd.Series, split: WalkForward,
+                 season_length: int = 1) -> WalkResult:
+    """Walk ``model`` over ``y``; at each origin it sees only ``y`` before the origin.
+
+    Every slice handed to the model is a copy, so a model cannot reach the future through
+    a view of the parent series.
+    """
+    origins = list(split.origins(len(y)))
+    values = y.to_numpy(dtype=float)
+    h = split.horizon
+    res = WalkResult(
+        origin_positions=np.array([o.position for o in origins]),
+        origin_times=y.index[[o.position for o in origins]],
+        forecasts=np.empty((len(origins), h)),
+        actuals=np.stack([values[o.position:o.position + h] for o in origins]),
+        mase_scales=mase_scales([values[o.train_start:o.position] for o in origins],
+                                season_length, n_origins=len(origins)),
+    )
+    seen_until = None
+    for i, origin in enumerate(origins):
+        if origin.refit:
+            train = y.iloc[origin.train_start:origin.position].copy()
+            _, wall, cpu = _timed(model.fit, train)
+            res.fit_time_s += wall
+            res.fit_cpu_s += cpu
+            res.n_fits += 1
+        else:
+            revealed = y.iloc[seen_until:origin.position].copy()
+            _, wall, _ = _timed(model.update, revealed)
+            res.update_time_s += wall
+            res.n_updates += 1
+        seen_until = origin.position
+        forecast, wall, cpu = _timed(model.predict, h)
+        res.predict_time_s += wall
+        res.predict_cpu_s += cpu
+        forecast = np.asarray(forecast, dtype=float).reshape(-1)
+        if forecast.shape != (h,):
+            raise ValueError(f"predict({h}) returned shape {forecast.shape}")
+        if not np.all(np.isfinite(forecast)):
+            raise NonFiniteForecast(f"non-finite forecast at origin {y.index[origin.position]}")
+        res.forecasts[i] = forecast
+    res.n_params = int(model.n_params())
+    return res
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work, fully described by data: it can be sent to another process."""
+    dataset: str
+    model: str                  # registry name
+    label: str                  # how tables name this variant
+    params: dict = field(hash=False)
+    seed: int
+    split: WalkForward
+    season_length: int
+
+    @property
+    def key(self) -> tuple:
+        return (self.dataset, self.label, params_text(self.params), self.seed)
+
+
+def params_text(params: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: str                     # ok | failed | skipped
+    reason: str = ""
+    walk: WalkResult | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    wall_time_s: float = 0.0
+
+
+def evaluate_cell(cell: Cell, y: pd.Series) -> CellResult:
+    started = time.perf_counter()
+    try:
+        model = forecaster.build(cell.model, cell.params, season_length=cell.season_length,
+                                 seed=cell.seed)
+        walk = walk_forward(model, y, cell.split, cell.season_length)
+    except ModelSkipped as exc:
+        return CellResult(cell, "skipped", str(exc), wall_time_s=time.perf_counter() - started)
+    except Exception as exc:  # one failing model never stops the run
+        return CellResult(cell, "failed", _one_line(exc), wall_time_s=time.perf_counter() - started)
+    return CellResult(cell, "ok", walk=walk, scores=walk.score(),
+                      wall_time_s=time.perf_counter() - started)
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    place = f" [{where.filename.rsplit('/', 1)[-1]}:{where.lineno}]" if where else ""
+    return f"{type(exc).__name__}: {message[0] if message else ''}{place}"
+
+
+def run_cells(cells: Iterable[Cell], load: Callable[[str], pd.Series]) -> Iterator[CellResult]:
+    """Evaluate cells one after another, loading each dataset once."""
+    series: dict[str, pd.Series] = {}
+    for cell in cells:
+        if cell.dataset not in series:
+            series[cell.dataset] = load(cell.dataset)
+        yield evaluate_cell(cell, series[cell.dataset])

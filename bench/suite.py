@@ -1,0 +1,167 @@
+"""Suites: which datasets, which model variants, how many seeds. TOML, expanded into cells.
+
+    name = "default"
+    seeds = 3                          # repetitions of seeded models
+    [[datasets]]
+    name = "air_passengers"            # split from the catalog; override any field here
+    test_size = 24
+    [[models]]
+    name = "lstm_torch"                # registry name
+    label = "lstm_small"               # optional: how tables name it
+    params = { units = [32, 64], lookback = 24 }   # a list expands into a grid
+    datasets = ["air_passengers"]      # optional: only these datasets
+
+Model parameters are scalars; a list always means "one variant per value".
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import forecaster
+from bench.data import Dataset, get_dataset
+from bench.errors import BenchError
+from bench.runner import Cell
+from bench.splits import WalkForward
+
+SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+SPLIT_FIELDS = {f.name for f in dataclasses.fields(WalkForward)}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    label: str
+    params: dict
+    datasets: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    seeds: int
+    datasets: dict[str, tuple[Dataset, WalkForward]]
+    models: tuple[ModelSpec, ...]
+    source: str             # the suite file's text, stored with the run
+
+
+def suite_names() -> list[str]:
+    return sorted(p.stem for p in SUITES_DIR.glob("*.toml"))
+
+
+def load_suite(name_or_path: str) -> Suite:
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = SUITES_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        raise BenchError(f"--suite: no suite {name_or_path!r} (not a file, and not one of "
+                         f"{', '.join(suite_names())})")
+    text = path.read_text()
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BenchError(f"{path}: not valid TOML ({exc})") from None
+    return parse_suite(raw, source=text, where=str(path))
+
+
+def parse_suite(raw: dict, *, source: str, where: str) -> Suite:
+    unknown = set(raw) - {"name", "description", "seeds", "datasets", "models"}
+    if unknown:
+        raise BenchError(f"{where}: unknown suite key(s) {', '.join(sorted(unknown))}")
+    seeds = raw.get("seeds", 1)
+    if not isinstance(seeds, int) or seeds < 1:
+        raise BenchError(f"{where}: seeds must be a positive integer, got {seeds!r}")
+    datasets = {}
+    for entry in raw.get("datasets", []):
+        entry = dict(entry)
+        name = entry.pop("name", None)
+        if name is None:
+            raise BenchError(f"{where}: a [[datasets]] entry has no name")
+        bad = set(entry) - SPLIT_FIELDS
+        if bad:
+            raise BenchError(f"{where}: dataset {name!r}: unknown key(s) {', '.join(sorted(bad))} "
+                             f"(split fields: {', '.join(sorted(SPLIT_FIELDS))})")
+        ds = get_dataset(name)
+        try:
+            split = dataclasses.replace(ds.split, **entry)
+        except ValueError as exc:
+            raise BenchError(f"{where}: dataset {name!r}: {exc}") from None
+        datasets[name] = (ds, split)
+    models = []
+    for entry in raw.get("models", []):
+        entry = dict(entry)
+        name = entry.pop("name", None)
+        if name not in forecaster.REGISTRY:
+            raise BenchError(f"{where}: unknown model {name!r} (registered: "
+                             f"{', '.join(sorted(forecaster.REGISTRY))})")
+        restrict = entry.pop("datasets", None)
+        if restrict is not None:
+            missing = sorted(set(restrict) - set(datasets))
+            if missing:
+                raise BenchError(f"{where}: model {name!r} names dataset(s) {', '.join(missing)} "
+                                 f"that the suite does not list")
+        label = entry.pop("label", name)
+        params = entry.pop("params", {})
+        if entry:
+            raise BenchError(f"{where}: model {name!r}: unknown key(s) {', '.join(sorted(entry))}")
+        models.append(ModelSpec(name, label, params, tuple(restrict) if restrict else None))
+    if not datasets or not models:
+        raise BenchError(f"{where}: a suite needs at least one [[datasets]] and one [[models]] entry")
+    return Suite(raw.get("name", Path(where).stem), raw.get("description", ""), seeds,
+                 datasets, tuple(models), source)
+
+
+def expand_grid(params: dict) -> list[dict]:
+    keys = list(params)
+    axes = [v if isinstance(v, list) else [v] for v in params.values()]
+    return [dict(zip(keys, combo)) for combo in itertools.product(*axes)]
+
+
+def select(suite: Suite, *, datasets: list[str] | None = None, models: list[str] | None = None) -> Suite:
+    """Keep only the named datasets and models (by registry name or label)."""
+    if datasets:
+        unknown = sorted(set(datasets) - set(suite.datasets))
+        if unknown:
+            raise BenchError(f"--dataset: {', '.join(unknown)} not in suite {suite.name!r} "
+                             f"(it has: {', '.join(suite.datasets)})")
+        suite = dataclasses.replace(suite, datasets={k: v for k, v in suite.datasets.items()
+                                                      if k in datasets})
+    if models:
+        known = {m.name for m in suite.models} | {m.label for m in suite.models}
+        unknown = sorted(set(models) - known)
+        if unknown:
+            raise BenchError(f"--model: {', '.join(unknown)} not in suite {suite.name!r} "
+                             f"(it has: {', '.join(sorted(known))})")
+        suite = dataclasses.replace(suite, models=tuple(m for m in suite.models
+                                                        if m.name in models or m.label in models))
+    return suite
+
+
+def cells(suite: Suite, *, seeds: int | None = None) -> list[Cell]:
+    """Every (dataset, variant, seed) of the suite; deterministic models run one seed."""
+    n_seeds = seeds or suite.seeds
+    out = []
+    for ds_name, (ds, split) in suite.datasets.items():
+        for spec in suite.models:
+            if spec.datasets is not None and ds_name not in spec.datasets:
+                continue
+            entry = forecaster.get_entry(spec.name)
+            for params in expand_grid(spec.params):
+                for seed in range(n_seeds if entry.seeded else 1):
+                    out.append(Cell(ds_name, spec.name, spec.label, params, seed, split,
+                                    ds.season_length))
+    return out
+
+
+def check_models(suite: Suite) -> None:
+    """Fail before running anything when a variant names a parameter its model lacks."""
+    for spec in suite.models:
+        for params in expand_grid(spec.params):
+            try:
+                forecaster.check_params(spec.name, params)
+            except TypeError as exc:
+                raise BenchError(f"suite {suite.name!r}: {exc}") from None

@@ -1,0 +1,77 @@
+"""Every registered model obeys the Forecaster contract, with the quick suite's settings.
+
+Each check walks the model through the real runner on real data, so a model that
+passes here behaves in a suite the same way.
+"""
+import inspect
+
+import numpy as np
+import pytest
+
+from bench import data, forecaster, runner, suite as suites
+from bench.splits import WalkForward
+
+QUICK = suites.load_suite("quick")
+SPLIT = WalkForward(horizon=3, test_size=9, step=1, refit_every=2)
+
+
+def quick_params(name: str) -> dict:
+    for spec in QUICK.models:
+        if spec.name == name:
+            return suites.expand_grid(spec.params)[0]
+    return {}
+
+
+def walk(name, y, seed=0):
+    model = forecaster.build(name, quick_params(name), season_length=12, seed=seed)
+    return model, runner.walk_forward(model, y, SPLIT, season_length=12)
+
+
+@pytest.fixture(scope="module")
+def air():
+    return data.load_series("air_passengers")
+
+
+@pytest.fixture(scope="module", params=sorted(forecaster.REGISTRY))
+def walked(request, air):
+    model, result = walk(request.param, air)
+    return request.param, model, result
+
+
+def test_constructor_only_stores_hyperparameters(walked):
+    name, _, _ = walked
+    cls = forecaster.get_entry(name).load()
+    params = inspect.signature(cls).parameters
+    assert "season_length" in params and "seed" in params
+    fresh = cls(season_length=12, seed=0, **quick_params(name))
+    assert not [k for k in vars(fresh) if k.endswith("_") and not k.startswith("_")], \
+        "fitted attributes must not exist before fit"
+
+
+def test_forecasts_have_the_horizon_shape_and_are_finite(walked):
+    _, _, result = walked
+    assert result.forecasts.shape == (len(result.origin_positions), SPLIT.horizon)
+    assert np.all(np.isfinite(result.forecasts))
+
+
+def test_fit_and_update_are_both_exercised_and_n_params_is_counted(walked):
+    name, model, result = walked
+    assert result.n_fits == 4 and result.n_updates == 3
+    assert isinstance(result.n_params, int)
+    if forecaster.get_entry(name).family != "naive":
+        assert result.n_params > 0
+
+
+def test_same_seed_gives_identical_forecasts(walked, air):
+    name, _, result = walked
+    _, again = walk(name, air, seed=0)
+    np.testing.assert_allclose(again.forecasts, result.forecasts, rtol=1e-6)
+
+
+def test_perturbing_values_after_an_origin_never_changes_its_forecast(walked, air):
+    name, _, result = walked
+    cut = int(result.origin_positions[4])
+    perturbed = air.copy()
+    perturbed.iloc[cut:] = perturbed.iloc[cut:] * 1.5 + 100.0
+    _, other = walk(name, perturbed)
+    np.testing.assert_allclose(other.forecasts[:5], result.forecasts[:5], rtol=1e-6)
