@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from bench import data, forecaster, suite as suites
@@ -78,36 +77,14 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    if args.seeds is not None and args.seeds < 1:
-        raise BenchError(f"--seeds must be a positive integer, got {args.seeds}")
-    suite = suites.select(suites.load_suite("default" if args.all else args.suite),
-                          datasets=args.dataset, models=args.model)
-    suites.check_models(suite)
-    cells = suites.cells(suite, seeds=args.seeds)
-    series = {}
-    for name, (ds, split) in suite.datasets.items():
-        series[name] = data.load(ds)
-        if len(series[name]) < split.min_length():
-            raise BenchError(f"dataset {name!r} has {len(series[name])} points; its split "
-                             f"({split.describe()}) needs at least {split.min_length()}")
+    from bench import api
 
-    from bench import provenance, report, runner
-    from bench.store import Store
-
-    store = Store(args.out / "bench.sqlite")
-    run_id = store.start_run(started_at=_now(), suite=suite.name, suite_source=suite.source,
-                             git_commit=provenance.git_commit(), environment=provenance.environment())
-    print(f"run {run_id}: suite {suite.name!r}, {len(cells)} cells, store {store.path}", file=sys.stderr)
-    progress = Progress(len(cells))
+    progress = Progress()
     started = time.perf_counter()
-    for cell in cells:
-        progress.start(cell)
-        result = runner.evaluate_cell(cell, series[cell.dataset])
-        store.add_cell(run_id, result)
-        progress.done(result)
-    store.finish_run(run_id, finished_at=_now(), total_time_s=time.perf_counter() - started)
-    paths = report.write_reports(store, run_id, args.out)
-    print(f"done in {time.perf_counter() - started:.1f} s; wrote {', '.join(map(str, paths))}", file=sys.stderr)
+    res = api.run("default" if args.all else args.suite, datasets=args.dataset, models=args.model,
+                  seeds=args.seeds, out=args.out, on_cell=progress)
+    print(f"done in {time.perf_counter() - started:.1f} s; wrote {args.out / 'LEADERBOARD.md'}, "
+          f"{args.out / 'results.csv'}", file=sys.stderr)
     return 0
 
 
@@ -129,16 +106,22 @@ def cmd_report(args) -> int:
     return 0
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class Progress:
     """One permanent line per finished cell; on a terminal, a live line for the running one."""
 
-    def __init__(self, total: int):
-        self.total, self.count = total, 0
+    def __init__(self):
+        self.total, self.count = 0, 0
         self.live = sys.stderr.isatty()
+
+    def __call__(self, event: str, **info) -> None:
+        if event == "start_run":
+            self.total = info["n_cells"]
+            print(f"run {info['run_id']}: suite {info['suite'].name!r}, {self.total} cells, "
+                  f"store {info['store']}", file=sys.stderr)
+        elif event == "start":
+            self.start(info["cell"])
+        elif event == "done":
+            self.done(info["result"])
 
     def start(self, cell) -> None:
         if self.live:

@@ -16,6 +16,8 @@ from tabulate import tabulate
 
 METRIC_NAMES = ["mae", "rmse", "mape", "smape", "mase"]
 VARIANT_KEYS = ["dataset", "label", "model", "params_text"]
+SUMMARY_COLUMNS = ["dataset", "label", "params_text", "mae", "mae_std", "rmse", "mape", "mase",
+                   "mae_vs_naive", "fit_time_s", "predict_time_s", "n_params", "status"]
 
 
 def aggregate(cells: pd.DataFrame) -> pd.DataFrame:
