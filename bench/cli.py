@@ -6,6 +6,7 @@ nothing written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-m", "--model", action="append", metavar="NAME",
                      help="only this model, by registry name or label (repeatable)")
     run.add_argument("--seeds", type=int, metavar="N", help="seeds per seeded model (default: the suite's)")
+    run.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="N",
+                     help="local worker processes, one thread each (default: one per core; "
+                          "0 runs cells in this process)")
+    run.add_argument("--cluster", metavar="ADDRESS", help="run cells on a Dask scheduler, e.g. tcp://host:8786")
+    run.add_argument("--cell-timeout", type=float, metavar="SECONDS",
+                     help="stop a cell after this long and record it as timeout")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the latest run of this suite: skip cells already finished with the "
+                          "same code, data and parameters")
     _add_out(run)
 
     rep = sub.add_parser("report", help="re-render the reports of a stored run without re-running it")
@@ -81,8 +91,9 @@ def cmd_run(args) -> int:
 
     progress = Progress()
     started = time.perf_counter()
-    res = api.run("default" if args.all else args.suite, datasets=args.dataset, models=args.model,
-                  seeds=args.seeds, out=args.out, on_cell=progress)
+    api.run("default" if args.all else args.suite, datasets=args.dataset, models=args.model,
+            seeds=args.seeds, out=args.out, workers=args.workers, cluster=args.cluster,
+            cell_timeout_s=args.cell_timeout, resume=args.resume, on_cell=progress)
     print(f"done in {time.perf_counter() - started:.1f} s; wrote {args.out / 'LEADERBOARD.md'}, "
           f"{args.out / 'results.csv'}", file=sys.stderr)
     return 0
@@ -116,18 +127,18 @@ class Progress:
     def __call__(self, event: str, **info) -> None:
         if event == "start_run":
             self.total = info["n_cells"]
-            print(f"run {info['run_id']}: suite {info['suite'].name!r}, {self.total} cells, "
+            reused = f" ({info['n_skipped']} already finished, reused)" if info["n_skipped"] else ""
+            print(f"run {info['run_id']}: suite {info['suite'].name!r}, {self.total} cells to run{reused}, "
                   f"store {info['store']}", file=sys.stderr)
-        elif event == "start":
-            self.start(info["cell"])
+            self.bar()
         elif event == "done":
             self.done(info["result"])
+            self.bar()
 
-    def start(self, cell) -> None:
-        if self.live:
-            bar = "#" * (20 * self.count // max(self.total, 1))
-            print(f"\r[{bar:<20s}] {self.count}/{self.total} running {cell.dataset} {cell.label} "
-                  f"seed {cell.seed}\033[K", end="", file=sys.stderr, flush=True)
+    def bar(self) -> None:
+        if self.live and self.count < self.total:
+            filled = "#" * (30 * self.count // max(self.total, 1))
+            print(f"[{filled:<30s}] {self.count}/{self.total} cells", end="", file=sys.stderr, flush=True)
 
     def done(self, result) -> None:
         self.count += 1

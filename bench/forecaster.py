@@ -75,6 +75,18 @@ REGISTRY: dict[str, ModelEntry] = {
 
 
 def get_entry(name: str) -> ModelEntry:
+    """A registered model, or any class named by its import path ``package.module:Class``.
+
+    An import path lets a user (or a test) benchmark a model without registering it;
+    such a class declares ``seeded = True`` if its results depend on the seed.
+    """
+    if ":" in name and name not in REGISTRY:
+        entry = ModelEntry(name, "external", False, "")
+        try:
+            cls = entry.load()
+        except (ImportError, AttributeError) as exc:
+            raise KeyError(f"cannot import model {name!r} ({exc})") from None
+        return ModelEntry(name, "external", bool(getattr(cls, "seeded", False)), cls.__doc__ or "")
     try:
         return REGISTRY[name]
     except KeyError:

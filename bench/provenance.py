@@ -1,6 +1,7 @@
 """What a run records about where it ran, so its numbers can be reproduced."""
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import subprocess
@@ -42,3 +43,19 @@ def environment() -> dict:
             continue
     return {"python": platform.python_version(), "packages": packages, "cpu": cpu_model(),
             "cores": os.cpu_count(), "platform": platform.platform()}
+
+
+def code_version() -> str:
+    """A hash of the harness and model sources: a resumed run reuses only cells computed by this code."""
+    digest = hashlib.sha256()
+    for folder in ("bench", "baselines", "rnn_models"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(REPO)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def series_hash(y) -> str:
+    digest = hashlib.sha256(y.to_numpy(dtype="float64").tobytes())
+    digest.update(y.index.asi8.tobytes())
+    return digest.hexdigest()[:16]

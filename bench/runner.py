@@ -8,6 +8,8 @@ the run.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -121,6 +123,14 @@ class Cell:
     @property
     def key(self) -> tuple:
         return (self.dataset, self.label, params_text(self.params), self.seed)
+
+
+def cell_key(cell: Cell, *, code_version: str, data_hash: str) -> str:
+    """Everything that determines a cell's result; equal keys mean the cell need not run again."""
+    split = {k: getattr(cell.split, k) for k in ("horizon", "test_size", "step", "refit_every", "window")}
+    payload = json.dumps([cell.dataset, cell.model, cell.label, cell.params, cell.seed, split,
+                          cell.season_length, code_version, data_hash], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
 def params_text(params: dict) -> str:

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS cells (
     fit_time_s REAL, fit_cpu_s REAL, update_time_s REAL,
     predict_time_s REAL, predict_cpu_s REAL,
     n_fits INTEGER, n_updates INTEGER, n_origins INTEGER, n_params INTEGER,
-    wall_time_s REAL NOT NULL
+    wall_time_s REAL NOT NULL,
+    cell_key TEXT NOT NULL              -- hash of what determines the result (see runner.cell_key)
 );
 CREATE TABLE IF NOT EXISTS forecasts (
     cell_id INTEGER NOT NULL REFERENCES cells(cell_id),
@@ -59,6 +60,7 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA foreign_keys = ON")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -74,25 +76,26 @@ class Store:
         return int(cur.lastrowid)
 
     def finish_run(self, run_id: int, *, finished_at: str, total_time_s: float) -> None:
+        """Mark a run finished; a resumed run adds this session's time to the earlier ones."""
         with self.db:
-            self.db.execute("UPDATE runs SET finished_at = ?, total_time_s = ? WHERE run_id = ?",
-                            (finished_at, total_time_s, run_id))
+            self.db.execute("UPDATE runs SET finished_at = ?, total_time_s = COALESCE(total_time_s, 0) + ? "
+                            "WHERE run_id = ?", (finished_at, total_time_s, run_id))
 
-    def add_cell(self, run_id: int, result: CellResult) -> int:
+    def add_cell(self, run_id: int, result: CellResult, cell_key: str) -> int:
         c, w, s = result.cell, result.walk, result.scores
         split = {k: getattr(c.split, k) for k in ("horizon", "test_size", "step", "refit_every", "window")}
         with self.db:
             cur = self.db.execute(
                 "INSERT INTO cells (run_id, dataset, model, label, params, seed, split, season_length, "
                 "status, reason, mae, rmse, mape, smape, mase, fit_time_s, fit_cpu_s, update_time_s, "
-                "predict_time_s, predict_cpu_s, n_fits, n_updates, n_origins, n_params, wall_time_s) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "predict_time_s, predict_cpu_s, n_fits, n_updates, n_origins, n_params, wall_time_s, cell_key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, c.dataset, c.model, c.label, json.dumps(c.params, sort_keys=True), c.seed,
                  json.dumps(split), c.season_length, result.status, result.reason,
                  s.get("mae"), s.get("rmse"), s.get("mape"), s.get("smape"), s.get("mase"),
                  *((w.fit_time_s, w.fit_cpu_s, w.update_time_s, w.predict_time_s, w.predict_cpu_s,
                     w.n_fits, w.n_updates, len(w.origin_positions), w.n_params) if w else (None,) * 9),
-                 result.wall_time_s))
+                 result.wall_time_s, cell_key))
             cell_id = int(cur.lastrowid)
             if w is not None:
                 rows = [(cell_id, str(t), step + 1, float(w.actuals[i, step]), float(w.forecasts[i, step]),
@@ -101,9 +104,26 @@ class Store:
                 self.db.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)", rows)
         return cell_id
 
-    def latest_run_id(self) -> int | None:
-        row = self.db.execute("SELECT MAX(run_id) FROM runs").fetchone()
-        return row[0]
+    def latest_run_id(self, suite: str | None = None) -> int | None:
+        if suite is None:
+            return self.db.execute("SELECT MAX(run_id) FROM runs").fetchone()[0]
+        return self.db.execute("SELECT MAX(run_id) FROM runs WHERE suite = ?", (suite,)).fetchone()[0]
+
+    def finished_keys(self, run_id: int) -> set[str]:
+        """Keys of the cells of a run that reached a final status (ok, failed, skipped)."""
+        rows = self.db.execute("SELECT cell_key FROM cells WHERE run_id = ? AND status IN "
+                               "('ok', 'failed', 'skipped')", (run_id,))
+        return {r[0] for r in rows}
+
+    def drop_unfinished(self, run_id: int) -> int:
+        """Remove a run's timed-out and crashed cells so that a resume retries them once."""
+        with self.db:
+            ids = [r[0] for r in self.db.execute(
+                "SELECT cell_id FROM cells WHERE run_id = ? AND status NOT IN ('ok', 'failed', 'skipped')",
+                (run_id,))]
+            self.db.executemany("DELETE FROM forecasts WHERE cell_id = ?", [(i,) for i in ids])
+            self.db.executemany("DELETE FROM cells WHERE cell_id = ?", [(i,) for i in ids])
+        return len(ids)
 
     def run(self, run_id: int) -> dict:
         cur = self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))

@@ -95,9 +95,10 @@ def parse_suite(raw: dict, *, source: str, where: str) -> Suite:
     for entry in raw.get("models", []):
         entry = dict(entry)
         name = entry.pop("name", None)
-        if name not in forecaster.REGISTRY:
-            raise BenchError(f"{where}: unknown model {name!r} (registered: "
-                             f"{', '.join(sorted(forecaster.REGISTRY))})")
+        try:
+            forecaster.get_entry(str(name))
+        except KeyError as exc:
+            raise BenchError(f"{where}: {exc.args[0]}") from None
         restrict = entry.pop("datasets", None)
         if restrict is not None:
             missing = sorted(set(restrict) - set(datasets))

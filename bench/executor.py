@@ -1,0 +1,238 @@
+"""Run cells in other processes: local isolated workers or a Dask cluster.
+
+Both look the same to the caller: ``execute(cells, series, ...)`` yields one
+CellResult per cell as cells finish, and the caller (the one process that owns the
+store) writes each before asking for the next.
+
+Local workers are long-lived processes, so TensorFlow and torch are imported once per
+worker, not once per cell. Each worker handles one cell at a time; when a cell runs
+past its timeout, or its worker dies (killed, out of memory, ``os._exit``), the worker
+is replaced and the cell is recorded as ``timeout`` or ``crashed``. concurrent.futures'
+ProcessPoolExecutor cannot do either: it cannot stop one running task, and one dead
+worker breaks the whole pool.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import sys
+import threading
+import time
+from concurrent.futures import Executor, Future, as_completed
+from multiprocessing.connection import wait
+from typing import Iterable, Iterator
+
+import pandas as pd
+
+from bench.runner import Cell, CellResult, evaluate_cell
+
+THREAD_VARS = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"]
+
+
+class CellTimeout(Exception):
+    pass
+
+
+class WorkerCrashed(Exception):
+    pass
+
+
+def limit_threads() -> None:
+    """One compute thread per worker, so N workers do not oversubscribe N cores."""
+    for var in THREAD_VARS:
+        os.environ[var] = "1"
+    # torch reads OMP_NUM_THREADS when it is imported; only a torch already loaded
+    # (a Dask worker that ran a torch cell before) needs telling.
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
+def _worker_main(conn) -> None:
+    limit_threads()
+    conn.send(("ready", None))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the parent is gone: nothing left to report to
+            return
+        if task is None:
+            return
+        fn, args = task
+        try:
+            conn.send(("ok", fn(*args)))
+        except BaseException as exc:  # report, never die silently
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class _Slot:
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.future: Future | None = None
+        self.deadline = float("inf")
+        self.ready = False      # the clock of a cell starts once its worker has started up
+
+    def stop(self, kill: bool = False) -> None:
+        if kill:
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class IsolatedPool(Executor):
+    """A concurrent.futures Executor whose tasks can time out and whose workers can die."""
+
+    def __init__(self, workers: int, task_timeout_s: float | None = None):
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self._ctx = mp.get_context("spawn")
+        self._timeout_s = task_timeout_s
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._slots = [_Slot(self._ctx) for _ in range(workers)]
+        self._closing = False
+        self._killing = False
+        self._manager = threading.Thread(target=self._manage, daemon=True)
+        self._manager.start()
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if kwargs:
+            raise TypeError("IsolatedPool.submit takes positional arguments only")
+        future: Future = Future()
+        self._tasks.put((future, fn, args))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Finish running tasks and stop the workers; with ``cancel_futures``, kill them now."""
+        if cancel_futures:
+            self._killing = True
+        self._closing = True
+        self._manager.join()
+
+    def _manage(self) -> None:
+        pending: list = []
+        while True:
+            while True:
+                try:
+                    pending.append(self._tasks.get_nowait())
+                except queue.Empty:
+                    break
+            for slot in self._slots:
+                if not slot.ready and slot.conn.poll():
+                    slot.ready = slot.conn.recv()[0] == "ready"
+            for slot in self._slots:
+                if slot.ready and slot.future is None and pending:
+                    future, fn, args = pending.pop(0)
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    slot.future = future
+                    slot.deadline = time.monotonic() + (self._timeout_s or float("inf"))
+                    slot.conn.send((fn, args))
+            if self._killing:
+                for slot in self._slots:
+                    if slot.future is not None:
+                        slot.future.cancel() or slot.future.set_exception(CellTimeout("run interrupted"))
+                    slot.stop(kill=True)
+                for future, _, _ in pending:
+                    future.cancel()
+                return
+            busy = [s for s in self._slots if s.future is not None]
+            if self._closing and not busy and not pending:
+                for slot in self._slots:
+                    slot.conn.send(None)
+                    slot.stop()
+                return
+            starting = [s.conn for s in self._slots if not s.ready]
+            ready = wait([s.conn for s in busy] + [s.process.sentinel for s in busy] + starting, timeout=0.05)
+            for i, slot in enumerate(self._slots):
+                if slot.future is None:
+                    continue
+                if slot.conn in ready:
+                    try:
+                        kind, payload = slot.conn.recv()
+                    except (EOFError, OSError):
+                        self._replace(i, WorkerCrashed(self._exit_text(slot)))
+                        continue
+                    future, slot.future = slot.future, None
+                    if kind == "ok":
+                        future.set_result(payload)
+                    else:
+                        future.set_exception(RuntimeError(payload))
+                elif slot.process.sentinel in ready:
+                    self._replace(i, WorkerCrashed(self._exit_text(slot)))
+                elif time.monotonic() > slot.deadline:
+                    self._replace(i, CellTimeout(f"exceeded --cell-timeout of {self._timeout_s:g} s"),
+                                  kill=True)
+
+    @staticmethod
+    def _exit_text(slot: _Slot) -> str:
+        slot.process.join(timeout=1)
+        code = slot.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        return f"worker process died ({how})"
+
+    def _replace(self, i: int, error: Exception, kill: bool = False) -> None:
+        slot = self._slots[i]
+        future = slot.future
+        slot.stop(kill=kill)
+        self._slots[i] = _Slot(self._ctx)
+        future.set_exception(error)
+
+
+def _result_for(cell: Cell, future: Future) -> CellResult:
+    try:
+        return future.result()
+    except CellTimeout as exc:
+        return CellResult(cell, "timeout", str(exc))
+    except WorkerCrashed as exc:
+        return CellResult(cell, "crashed", str(exc))
+    except Exception as exc:
+        name = type(exc).__name__
+        status = "crashed" if name == "KilledWorker" else "failed"
+        return CellResult(cell, status, f"{name}: {exc}")
+
+
+def execute(cells: Iterable[Cell], series: dict[str, pd.Series], *, workers: int = 0,
+            cell_timeout_s: float | None = None, cluster: str | None = None) -> Iterator[CellResult]:
+    """Evaluate cells and yield each result as it finishes.
+
+    ``workers=0`` evaluates in this process, in order (no isolation: for notebooks and
+    debugging); ``workers=N`` uses N isolated local processes; ``cluster`` submits to a
+    running Dask scheduler at that address.
+    """
+    cells = list(cells)
+    if cluster:
+        yield from _execute_dask(cells, series, cluster)
+        return
+    if workers == 0:
+        for cell in cells:
+            yield evaluate_cell(cell, series[cell.dataset])
+        return
+    pool = IsolatedPool(workers, cell_timeout_s)
+    futures = {pool.submit(evaluate_cell, cell, series[cell.dataset]): cell for cell in cells}
+    try:
+        for future in as_completed(futures):
+            yield _result_for(futures[future], future)
+    finally:
+        # Normally every future is done here; after an interrupt, stop the workers now.
+        pool.shutdown(cancel_futures=not all(f.done() for f in futures))
+
+
+def _evaluate_on_dask_worker(cell: Cell, y: pd.Series) -> CellResult:
+    limit_threads()
+    return evaluate_cell(cell, y)
+
+
+def _execute_dask(cells: list[Cell], series: dict[str, pd.Series], address: str) -> Iterator[CellResult]:
+    from distributed import Client, as_completed as dask_completed
+
+    with Client(address, timeout="30s") as client:
+        shared = {name: client.scatter(y, broadcast=True) for name, y in series.items()}
+        futures = {client.submit(_evaluate_on_dask_worker, cell, shared[cell.dataset], pure=False): cell
+                   for cell in cells}
+        for future in dask_completed(futures):
+            yield _result_for(futures[future], future)

@@ -1,0 +1,48 @@
+"""Test-only forecasters that misbehave on purpose; suites name them by import path."""
+import os
+import time
+
+import numpy as np
+
+from baselines.naive import Naive
+
+
+class Raises(Naive):
+    def fit(self, y):
+        raise RuntimeError("deliberate failure in fit")
+
+
+class SleepsForever(Naive):
+    def fit(self, y):
+        time.sleep(3600)
+        return self
+
+
+class ExitsInFit(Naive):
+    def fit(self, y):
+        os._exit(3)
+
+
+class SlowNaive(Naive):
+    """Naive, but each fit takes ``delay_s``: long enough to interrupt a run part-way."""
+    seeded = True
+
+    def __init__(self, *, season_length=1, seed=0, delay_s=0.3):
+        super().__init__(season_length=season_length, seed=seed)
+        self.delay_s = delay_s
+
+    def fit(self, y):
+        time.sleep(self.delay_s)
+        return super().fit(y)
+
+    def predict(self, horizon):
+        return super().predict(horizon) + self.seed   # seeds give different, reproducible results
+
+
+class Noisy(Naive):
+    """Seeded and stochastic: the same seed must give the same forecasts in any process."""
+    seeded = True
+
+    def predict(self, horizon):
+        rng = np.random.default_rng(self.seed + len(self.y_))
+        return super().predict(horizon) + rng.normal(0, 1, horizon)

@@ -1,0 +1,150 @@
+"""Parallel cells, isolation of misbehaving models, Dask, and resume after a crash."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import api, data, executor, suite as suites
+from tests.conftest import REPO
+
+SUITE = """
+name = "t"
+seeds = 2
+[[datasets]]
+name = "air_passengers"
+test_size = 24
+[[datasets]]
+name = "google_stock"
+[[models]]
+name = "naive"
+[[models]]
+name = "seasonal_naive"
+[[models]]
+name = "tests.faulty_models:Noisy"
+label = "noisy"
+"""
+
+
+def _suite(tmp_path, text=SUITE):
+    path = tmp_path / "suite.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _maes(res):
+    return res.cells.set_index(["dataset", "label", "seed"])["mae"].sort_index()
+
+
+def test_two_local_workers_give_exactly_the_serial_results(tmp_path):
+    serial = api.run(_suite(tmp_path), out=tmp_path / "serial", workers=0)
+    parallel = api.run(_suite(tmp_path), out=tmp_path / "parallel", workers=2)
+    assert len(serial.cells) == 8 and (serial.cells["status"] == "ok").all()
+    pd.testing.assert_series_equal(_maes(serial), _maes(parallel))
+
+
+def test_dask_local_cluster_gives_exactly_the_serial_results(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    serial = api.run(_suite(tmp_path), out=tmp_path / "serial", workers=0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        on_dask = api.run(_suite(tmp_path), out=tmp_path / "dask", cluster=cluster.scheduler_address)
+    pd.testing.assert_series_equal(_maes(serial), _maes(on_dask))
+
+
+MISBEHAVING = SUITE.replace('seeds = 2', 'seeds = 1') + """
+[[models]]
+name = "tests.faulty_models:Raises"
+label = "raises"
+[[models]]
+name = "tests.faulty_models:SleepsForever"
+label = "sleeps"
+[[models]]
+name = "tests.faulty_models:ExitsInFit"
+label = "exits"
+"""
+
+
+def test_failing_hanging_and_dying_models_are_recorded_and_the_run_goes_on(tmp_path):
+    res = api.run(_suite(tmp_path, MISBEHAVING), out=tmp_path / "out", workers=2, cell_timeout_s=3)
+    status = res.cells.groupby("label")["status"].agg(set).to_dict()
+    assert status == {"naive": {"ok"}, "seasonal_naive": {"ok"}, "noisy": {"ok"},
+                      "raises": {"failed"}, "sleeps": {"timeout"}, "exits": {"crashed"}}
+    reasons = res.cells.set_index(["label", "dataset"])["reason"]
+    assert "deliberate failure in fit" in reasons["raises", "air_passengers"]
+    assert "cell-timeout of 3 s" in reasons["sleeps", "air_passengers"]
+    assert "exit code 3" in reasons["exits", "air_passengers"]
+    board = (tmp_path / "out" / "LEADERBOARD.md").read_text()
+    assert "sleeps" in board and "timeout" in board and "crashed" in board
+
+
+SLOW = """
+name = "slow"
+seeds = 6
+[[datasets]]
+name = "air_passengers"
+test_size = 24
+refit_every = 24
+[[models]]
+name = "tests.faulty_models:SlowNaive"
+label = "slow"
+params = { delay_s = 0.4 }
+[[models]]
+name = "naive"
+"""
+
+
+def test_a_run_killed_part_way_resumes_without_recomputing_finished_cells(tmp_path):
+    suite = _suite(tmp_path, SLOW)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "--suite", suite, "--workers", "1",
+                             "--out", str(out)], cwd=REPO, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    db = out / "bench.sqlite"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _count(db) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished_before = _count(db)
+    assert 3 <= finished_before < 7, "the kill should land part-way through the run"
+
+    resumed = subprocess.run([sys.executable, "-m", "bench", "run", "--suite", suite, "--workers", "1",
+                              "--out", str(out), "--resume"], cwd=REPO, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{7 - finished_before} cells to run ({finished_before} already finished" in resumed.stderr
+    after = api.load(out)
+    assert after.run["run_id"] == 1
+    assert after.cells["cell_key"].is_unique and len(after.cells) == 7
+
+    whole = api.run(suite, out=tmp_path / "whole", workers=0)
+    pd.testing.assert_series_equal(_maes(after), _maes(whole))
+
+
+def _count(db):
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return con.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_worker_limits_itself_to_one_thread():
+    pool = executor.IsolatedPool(1)
+    try:
+        threads = pool.submit(_thread_settings).result(timeout=120)
+    finally:
+        pool.shutdown()
+    assert threads == {"OMP_NUM_THREADS": "1", "torch": 1}
+
+
+def _thread_settings():
+    import torch
+    return {"OMP_NUM_THREADS": os.environ["OMP_NUM_THREADS"], "torch": torch.get_num_threads()}
