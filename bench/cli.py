@@ -15,6 +15,7 @@ from bench import data, forecaster, suite as suites
 from bench.errors import BenchError
 
 DEFAULT_OUT = Path("results")
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "results" / "reference"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue the latest run of this suite: skip cells already finished with the "
                           "same code, data and parameters")
+    run.add_argument("--update-reference", action="store_true",
+                     help="after the run, copy results.csv to results/reference/<suite>.csv, the "
+                          "reference that `compare` checks in CI")
     _add_out(run)
+
+    cmp = sub.add_parser("compare", help="compare two runs of one suite; exit 1 on a regression",
+                         description="Compare NEW against BASE (results.csv files or result stores). "
+                                     "Exit 1 when a cell regressed, 0 otherwise, 2 on unusable input.")
+    cmp.add_argument("base", metavar="BASE")
+    cmp.add_argument("new", metavar="NEW")
+    cmp.add_argument("--mae-tolerance", type=float, default=0.01, metavar="FRACTION",
+                     help="allowed relative MAE increase (default 0.01 = 1%%)")
+    cmp.add_argument("--time-ratio", type=float, default=1.5, metavar="RATIO",
+                     help="allowed growth of calibrated fit/predict time (default 1.5)")
 
     rep = sub.add_parser("report", help="re-render the reports of a stored run without re-running it")
     rep.add_argument("--run", type=int, metavar="ID", help="run id in the store (default: the latest)")
@@ -62,7 +76,8 @@ def _add_out(p: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"list": cmd_list, "run": cmd_run, "report": cmd_report}[args.command](args)
+        return {"list": cmd_list, "run": cmd_run, "report": cmd_report,
+                "compare": cmd_compare}[args.command](args)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -91,12 +106,26 @@ def cmd_run(args) -> int:
 
     progress = Progress()
     started = time.perf_counter()
-    api.run("default" if args.all else args.suite, datasets=args.dataset, models=args.model,
-            seeds=args.seeds, out=args.out, workers=args.workers, cluster=args.cluster,
-            cell_timeout_s=args.cell_timeout, resume=args.resume, on_cell=progress)
+    res = api.run("default" if args.all else args.suite, datasets=args.dataset, models=args.model,
+                  seeds=args.seeds, out=args.out, workers=args.workers, cluster=args.cluster,
+                  cell_timeout_s=args.cell_timeout, resume=args.resume, on_cell=progress)
     print(f"done in {time.perf_counter() - started:.1f} s; wrote {args.out / 'LEADERBOARD.md'}, "
           f"{args.out / 'results.csv'}", file=sys.stderr)
+    if args.update_reference:
+        from bench.report import write_atomic
+        reference = REFERENCE_DIR / f"{res.run['suite']}.csv"
+        write_atomic(reference, (args.out / "results.csv").read_text())
+        print(f"updated the reference {reference}", file=sys.stderr)
     return 0
+
+
+def cmd_compare(args) -> int:
+    from bench import compare
+
+    if args.mae_tolerance < 0 or args.time_ratio < 1:
+        raise BenchError("--mae-tolerance must be >= 0 and --time-ratio >= 1")
+    return compare.main(args.base, args.new, compare.Tolerances(mae_tolerance=args.mae_tolerance,
+                                                                time_ratio=args.time_ratio))
 
 
 def cmd_report(args) -> int:

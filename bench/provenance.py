@@ -34,15 +34,20 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment() -> dict:
+def environment(calibrate: bool = True) -> dict:
+    """Versions, machine, and the calibration time that makes timings comparable across machines."""
     packages = {}
     for name in PACKAGES:
         try:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return {"python": platform.python_version(), "packages": packages, "cpu": cpu_model(),
-            "cores": os.cpu_count(), "platform": platform.platform()}
+    env = {"python": platform.python_version(), "packages": packages, "cpu": cpu_model(),
+           "cores": os.cpu_count(), "platform": platform.platform()}
+    if calibrate:
+        from bench.calibration import calibration_s
+        env["calibration_s"] = round(calibration_s(), 6)
+    return env
 
 
 def code_version() -> str:

@@ -46,3 +46,17 @@ class Noisy(Naive):
     def predict(self, horizon):
         rng = np.random.default_rng(self.seed + len(self.y_))
         return super().predict(horizon) + rng.normal(0, 1, horizon)
+
+
+class Degradable(Naive):
+    """Naive, made worse or slower through the environment, as a bad code change would.
+
+    DEGRADE_BIAS adds to every forecast; DEGRADE_FIT_S sleeps in every fit.
+    """
+
+    def fit(self, y):
+        time.sleep(float(os.environ.get("DEGRADE_FIT_S", "0")))
+        return super().fit(y)
+
+    def predict(self, horizon):
+        return super().predict(horizon) + float(os.environ.get("DEGRADE_BIAS", "0"))

@@ -1,0 +1,153 @@
+"""Compare two runs of the same suite and flag accuracy and speed regressions.
+
+    python -m bench compare BASE NEW      # results.csv files or result stores
+
+Exit 1 when a cell regressed, 0 when none did, 2 when the inputs cannot be compared.
+
+- Accuracy, deterministic models: the MAE may grow by at most ``mae_tolerance``
+  (relative, default 1%).
+- Accuracy, seeded models: the new mean MAE may exceed the base mean by at most the
+  larger of that tolerance and two standard errors of the difference of the means
+  over seeds; seed noise alone is not a regression.
+- Speed: times are divided by each run's calibration time (a fixed workload timed in
+  the same run, bench/calibration.py), so a faster or slower machine cancels out. A
+  cell regresses when its normalised fit or predict time grows by more than
+  ``time_ratio`` (default 1.5x), judged only where the base time is long enough to
+  measure (fit >= 0.2 s, predict >= 0.01 s per call).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from bench.errors import BenchError
+
+KEY = ["dataset", "label", "params_text"]
+MIN_FIT_S = 0.2
+MIN_PREDICT_S = 0.01
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    mae_tolerance: float = 0.01
+    time_ratio: float = 1.5
+    min_fit_s: float = MIN_FIT_S
+    min_predict_s: float = MIN_PREDICT_S
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """The aggregated per-variant table of a results.csv, or of a store's latest run."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "bench.sqlite"
+    if not path.is_file():
+        raise BenchError(f"{path}: no such results file or store")
+    if path.suffix in (".sqlite", ".db"):
+        from bench import api
+        table = api.load(path).table.copy()
+    else:
+        try:
+            table = pd.read_csv(path, keep_default_na=True)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise BenchError(f"{path}: not a results.csv ({exc})") from None
+    required = set(KEY) | {"suite", "status", "n_seeds", "mae", "mae_std", "fit_time_s",
+                           "predict_time_s", "calibration_s"}
+    missing = sorted(required - set(table.columns))
+    if missing:
+        raise BenchError(f"{path}: not a results table of this harness (missing columns: {', '.join(missing)})")
+    table["params_text"] = table["params_text"].fillna("")
+    return table
+
+
+def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances()) -> pd.DataFrame:
+    """One row per cell of either run with its changes and a verdict."""
+    suites = (set(base["suite"]), set(new["suite"]))
+    if suites[0] != suites[1]:
+        raise BenchError(f"the runs are of different suites ({', '.join(sorted(suites[0]))} vs "
+                         f"{', '.join(sorted(suites[1]))}); compare runs of one suite")
+    cal_base, cal_new = float(base["calibration_s"].iloc[0]), float(new["calibration_s"].iloc[0])
+    merged = base.merge(new, on=KEY, how="outer", suffixes=("_base", "_new"), indicator=True)
+    rows = []
+    for r in merged.itertuples(index=False):
+        r = r._asdict()
+        rows.append({**{k: r[k] for k in KEY}, **_judge(r, cal_base, cal_new, tol)})
+    return pd.DataFrame(rows)
+
+
+def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
+    out = {"mae_base": r.get("mae_base"), "mae_new": r.get("mae_new"), "mae_change_pct": np.nan,
+           "fit_ratio": np.nan, "predict_ratio": np.nan, "verdict": "ok", "why": ""}
+    if r["_merge"] == "left_only":
+        return {**out, "verdict": "REGRESSION", "why": "missing from the new run"}
+    if r["_merge"] == "right_only":
+        return {**out, "verdict": "new", "why": "not in the base run"}
+    if r["status_base"] == "ok" and r["status_new"] != "ok":
+        return {**out, "verdict": "REGRESSION", "why": f"status {r['status_base']} -> {r['status_new']}"}
+    if r["status_base"] != "ok" or r["status_new"] != "ok":
+        return {**out, "verdict": "ok" if r["status_new"] == "ok" else "not ok",
+                "why": f"status {r['status_base']} -> {r['status_new']}"}
+    reasons = []
+    base_mae, new_mae = r["mae_base"], r["mae_new"]
+    out["mae_change_pct"] = 100.0 * (new_mae - base_mae) / base_mae if base_mae else np.nan
+    allowed = tol.mae_tolerance * abs(base_mae)
+    if r["n_seeds_base"] > 1 or r["n_seeds_new"] > 1:
+        se = math.sqrt(_var_of_mean(r["mae_std_base"], r["n_seeds_base"])
+                       + _var_of_mean(r["mae_std_new"], r["n_seeds_new"]))
+        allowed = max(allowed, 2.0 * se)
+    if new_mae - base_mae > allowed:
+        reasons.append(f"MAE {base_mae:.4g} -> {new_mae:.4g} (+{new_mae - base_mae:.3g}, allowed "
+                       f"+{allowed:.3g})")
+    for kind, floor in (("fit", tol.min_fit_s), ("predict", tol.min_predict_s)):
+        t_base, t_new = r[f"{kind}_time_s_base"], r[f"{kind}_time_s_new"]
+        if not (t_base > 0 and t_new > 0):
+            continue
+        ratio = (t_new / cal_new) / (t_base / cal_base)
+        out[f"{kind}_ratio"] = ratio
+        if t_base >= floor and ratio > tol.time_ratio:
+            reasons.append(f"{kind} time {t_base:.3g} s -> {t_new:.3g} s ({ratio:.2f}x after calibration, "
+                           f"allowed {tol.time_ratio:g}x)")
+    if reasons:
+        out.update(verdict="REGRESSION", why="; ".join(reasons))
+    return out
+
+
+def _var_of_mean(std, n) -> float:
+    return 0.0 if n is None or n < 2 or std is None or np.isnan(std) else float(std) ** 2 / n
+
+
+def render(diff: pd.DataFrame, base_path, new_path) -> str:
+    n_bad = int((diff["verdict"] == "REGRESSION").sum())
+    body = [[r.dataset, r.label, r.params_text or "-", _f(r.mae_base), _f(r.mae_new),
+             _pct(r.mae_change_pct), _x(r.fit_ratio), _x(r.predict_ratio), r.verdict, r.why]
+            for r in diff.sort_values(["verdict", "dataset", "label"], ascending=[True, True, True],
+                                      key=lambda s: s.map({"REGRESSION": 0}).fillna(1) if s.name == "verdict" else s)
+            .itertuples()]
+    table = tabulate(body, headers=["dataset", "model", "params", "MAE base", "MAE new", "MAE change",
+                                    "fit time x", "predict time x", "verdict", "why"],
+                     tablefmt="github", disable_numparse=True)
+    head = (f"Comparing {new_path} against {base_path}: {len(diff)} cells, {n_bad} regressions. "
+            f"Time ratios are new/base after dividing by each run's calibration time.")
+    return f"{head}\n\n{table}\n"
+
+
+def _f(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.4g}"
+
+
+def _pct(v) -> str:
+    return "-" if np.isnan(v) else f"{v:+.2f}%"
+
+
+def _x(v) -> str:
+    return "-" if np.isnan(v) else f"{v:.2f}x"
+
+
+def main(base_path: str, new_path: str, tol: Tolerances = Tolerances()) -> int:
+    diff = compare(read_results(base_path), read_results(new_path), tol)
+    print(render(diff, base_path, new_path))
+    return 1 if (diff["verdict"] == "REGRESSION").any() else 0

@@ -1,0 +1,40 @@
+"""Fit and predict time of every registered model on one fixed series.
+
+The series is air_passengers' first 120 months; each model uses its settings from the
+quick suite. To catch a slowdown, save a baseline and compare against it:
+
+    pytest benchmarks/test_model_speed.py --benchmark-autosave
+    pytest benchmarks/test_model_speed.py --benchmark-compare --benchmark-compare-fail=median:50%
+
+(README, "Speed regressions", gives the spread measured on a 2-core machine.)
+"""
+import pytest
+
+from bench import data, forecaster, suite as suites
+
+QUICK = suites.load_suite("quick")
+HORIZON = 12
+
+
+def quick_params(name):
+    spec = next((m for m in QUICK.models if m.name == name), None)
+    return suites.expand_grid(spec.params)[0] if spec else {}
+
+
+@pytest.fixture(scope="module")
+def train():
+    return data.load_series("air_passengers").iloc[:120]
+
+
+@pytest.mark.parametrize("name", sorted(forecaster.REGISTRY))
+def test_fit(benchmark, name, train):
+    benchmark.group = "fit"
+    make = lambda: forecaster.build(name, quick_params(name), season_length=12, seed=0)
+    benchmark.pedantic(lambda m: m.fit(train), setup=lambda: ((make(),), {}), rounds=3, iterations=1)
+
+
+@pytest.mark.parametrize("name", sorted(forecaster.REGISTRY))
+def test_predict(benchmark, name, train):
+    benchmark.group = "predict"
+    model = forecaster.build(name, quick_params(name), season_length=12, seed=0).fit(train)
+    benchmark(model.predict, HORIZON)
