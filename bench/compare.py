@@ -71,10 +71,9 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances(
         raise BenchError(f"the runs are of different suites ({', '.join(sorted(suites[0]))} vs "
                          f"{', '.join(sorted(suites[1]))}); compare runs of one suite")
     cal_base, cal_new = float(base["calibration_s"].iloc[0]), float(new["calibration_s"].iloc[0])
-    merged = base.merge(new, on=KEY, how="outer", suffixes=("_base", "_new"), indicator=True)
+    merged = base.merge(new, on=KEY, how="outer", suffixes=("_base", "_new"), indicator="side")
     rows = []
-    for r in merged.itertuples(index=False):
-        r = r._asdict()
+    for r in merged.to_dict("records"):
         rows.append({**{k: r[k] for k in KEY}, **_judge(r, cal_base, cal_new, tol)})
     return pd.DataFrame(rows)
 
@@ -82,9 +81,9 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances(
 def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
     out = {"mae_base": r.get("mae_base"), "mae_new": r.get("mae_new"), "mae_change_pct": np.nan,
            "fit_ratio": np.nan, "predict_ratio": np.nan, "verdict": "ok", "why": ""}
-    if r["_merge"] == "left_only":
+    if r["side"] == "left_only":
         return {**out, "verdict": "REGRESSION", "why": "missing from the new run"}
-    if r["_merge"] == "right_only":
+    if r["side"] == "right_only":
         return {**out, "verdict": "new", "why": "not in the base run"}
     if r["status_base"] == "ok" and r["status_new"] != "ok":
         return {**out, "verdict": "REGRESSION", "why": f"status {r['status_base']} -> {r['status_new']}"}

@@ -1,7 +1,9 @@
-"""Tables from the store: results.csv and the markdown leaderboard.
+"""Reports from the store: results.csv, LEADERBOARD.md, one page per dataset, and plots.
 
-Every table is a pure function of the stored rows of one run; timestamps and versions
-come from the run, so re-rendering a stored run reproduces the files byte for byte.
+Every table and plot is a pure function of the stored rows of one run (plus the unit
+of each dataset from its catalog entry); timestamps and versions come from the run, so
+re-rendering a stored run reproduces the files byte for byte. ``write_reports`` is the
+one entry point; ``bench.api`` and ``python -m bench report`` call it.
 """
 from __future__ import annotations
 
@@ -14,17 +16,42 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from bench import stats
+
 METRIC_NAMES = ["mae", "rmse", "mape", "smape", "mase"]
 VARIANT_KEYS = ["dataset", "label", "model", "params_text"]
-SUMMARY_COLUMNS = ["dataset", "label", "params_text", "mae", "mae_std", "rmse", "mape", "mase",
-                   "mae_vs_naive", "fit_time_s", "predict_time_s", "n_params", "status"]
+REFERENCE_MODEL = "seasonal_naive"   # the overall table's skill is MAE relative to this model
+NAIVE_MODEL = "naive"
+SIGNIFICANCE = 0.05                  # the DM p-value below which a difference is marked
+N_PLOTTED = 3                        # forecast plots show this many best models (and naive)
+SUMMARY_COLUMNS = ["dataset", "variant", "rank", "mae", "mae_std", "rmse", "mape", "mase",
+                   "mae_vs_naive", "dm_p_vs_best", "dm_p_vs_naive", "fit_time_s", "predict_time_s",
+                   "n_params", "status"]
+DM_COLUMNS = ["dm_stat_vs_best", "dm_p_vs_best", "dm_h_vs_best", "dm_stat_vs_naive", "dm_p_vs_naive",
+              "dm_h_vs_naive"]
+OVERALL_FILES = {"cost": "cost_vs_accuracy.png", "ranks": "rank_heatmap.png"}
 
 
-def aggregate(cells: pd.DataFrame) -> pd.DataFrame:
+def variant_name(label: str, params_text: str) -> str:
+    """How the overall table and the plots name a model variant: its label and any parameters."""
+    return f"{label} ({params_text})" if params_text else label
+
+
+def dataset_files(dataset: str) -> dict[str, str]:
+    return {"page": f"{dataset}.md", "forecasts": f"{dataset}_forecasts.png", "cost": f"{dataset}_cost.png"}
+
+
+# ---------------------------------------------------------------------------- tables
+
+def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: dict | None = None) -> pd.DataFrame:
     """One row per dataset x model variant; seeds become a mean and a standard deviation.
 
     ``fit_time_s`` is the mean wall time of one fit, ``predict_time_s`` of one predict
-    call (one origin); totals over the walk are kept beside them.
+    call (one origin); totals over the walk are kept beside them. ``rank`` ranks the
+    variants that ran by MAE within the dataset. With the run's ``forecasts`` the
+    Diebold-Mariano tests against the dataset's best model and against naive are added
+    (see ``dm_tests``); without them those columns are empty. With the ``run`` its id,
+    suite and calibration time are added, which ``bench.compare`` needs from a results.csv.
     """
     cells = cells.assign(
         fit_time_per_fit_s=cells["fit_time_s"] / cells["n_fits"],
@@ -51,9 +78,22 @@ def aggregate(cells: pd.DataFrame) -> pd.DataFrame:
         row.update(split)
         rows.append(row)
     table = pd.DataFrame(rows)
-    naive = table[(table["model"] == "naive") & (table["status"] == "ok")].set_index("dataset")["mae"]
-    table["mae_vs_naive"] = table["mae"] / table["dataset"].map(naive)
-    return table.sort_values(["dataset", "mae"], na_position="last", kind="stable").reset_index(drop=True)
+    table["mae_vs_naive"] = table["mae"] / _reference_mae(table, NAIVE_MODEL)
+    table = table.sort_values(["dataset", "mae"], na_position="last", kind="stable").reset_index(drop=True)
+    # Appended after the original columns so readers of results.csv by position still work.
+    table["variant"] = _variant_names(table)
+    ran = table["n_ok"] > 0
+    table["rank"] = table["mae"].where(ran).groupby(table["dataset"]).rank(method="average")
+    table["mae_vs_seasonal_naive"] = table["mae"] / _reference_mae(table, REFERENCE_MODEL)
+    table["refit"] = [_refit_text(r) for r in table.itertuples()]
+    tests = dm_tests(table, origin_losses(cells, forecasts)) if forecasts is not None else None
+    for column in DM_COLUMNS:
+        table[column] = np.nan if tests is None else tests[column]
+    if run is not None:
+        table["run_id"] = run["run_id"]
+        table["suite"] = run["suite"]
+        table["calibration_s"] = run["environment"].get("calibration_s", np.nan)
+    return table
 
 
 def _status(group: pd.DataFrame) -> str:
@@ -64,6 +104,131 @@ def _status(group: pd.DataFrame) -> str:
         return statuses.iloc[0]
     return f"ok {int((statuses == 'ok').sum())}/{len(statuses)}"
 
+
+def _variant_names(table: pd.DataFrame) -> list[str]:
+    names = [variant_name(r.label, r.params_text) for r in table.itertuples()]
+    # Two registry models under one label would otherwise share a name in the plots.
+    pairs = pd.DataFrame({"name": names, "model": table["model"]})
+    clash = set(pairs.groupby("name")["model"].nunique().loc[lambda s: s > 1].index)
+    return [f"{n} [{m}]" if n in clash else n for n, m in zip(names, table["model"])]
+
+
+def _reference_row(rows: pd.DataFrame, model: str) -> pd.Series | None:
+    """The dataset's run of ``model`` that a comparison uses: the one labelled as the model, else its best."""
+    candidates = rows[(rows["model"] == model) & (rows["n_ok"] > 0)]
+    if not len(candidates):
+        return None
+    named = candidates[candidates["label"] == model]
+    return (named if len(named) else candidates).sort_values("mae", kind="stable").iloc[0]
+
+
+def _reference_mae(table: pd.DataFrame, model: str) -> pd.Series:
+    ref = {}
+    for dataset, rows in table.groupby("dataset", sort=True):
+        row = _reference_row(rows, model)
+        ref[dataset] = row["mae"] if row is not None else np.nan
+    return table["dataset"].map(ref)
+
+
+def _refit_text(r) -> str:
+    if not r.n_ok:
+        return "-"
+    if r.n_fits == 1 and r.n_origins > 1:
+        return "once, then update"
+    if r.refit_every == 1:
+        return "every origin"
+    return f"every {int(r.refit_every)} origins"
+
+
+def mean_forecasts(cells: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame:
+    """Per variant, origin and step: the actual, the forecast and the absolute error, each a mean over seeds.
+
+    The absolute error is averaged over seeds itself (not taken of the mean forecast),
+    so a seeded model is judged by the error a user of one seed should expect.
+    """
+    keys = cells[["cell_id", *VARIANT_KEYS]]
+    rows = forecasts.merge(keys, on="cell_id", how="inner", validate="many_to_one")
+    rows = rows.assign(abs_error=(rows["y_true"] - rows["y_pred"]).abs())
+    return (rows.groupby([*VARIANT_KEYS, "origin_time", "step"], sort=True)[["y_true", "y_pred", "abs_error"]]
+            .mean().reset_index())
+
+
+def origin_losses(cells: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The DM test's loss series: per variant and origin, the absolute error averaged over steps and seeds."""
+    per_step = mean_forecasts(cells, forecasts)
+    return (per_step.groupby([*VARIANT_KEYS, "origin_time"], sort=True)["abs_error"].mean()
+            .rename("loss").reset_index())
+
+
+def dm_tests(table: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
+    """Diebold-Mariano tests of every variant against its dataset's best variant and against naive.
+
+    Returns columns aligned with ``table``'s rows. A negative statistic means the row's
+    variant has the smaller loss. The test's horizon is the number of consecutive
+    origins whose forecasts overlap (``stats.overlapping_origins``); ``dm_h_*`` is the
+    horizon the test really used (1 where the HAC variance was not positive). The best
+    model against itself, naive against itself, and variants that did not run get NaN.
+    """
+    out = pd.DataFrame(np.nan, index=table.index, columns=DM_COLUMNS)
+    series = {key: g.set_index("origin_time")["loss"]
+              for key, g in losses.groupby(VARIANT_KEYS, sort=True)}
+    for dataset, rows in table.groupby("dataset", sort=True):
+        ran = rows[rows["n_ok"] > 0]
+        if not len(ran):
+            continue
+        h = stats.overlapping_origins(int(ran["horizon"].iloc[0]), int(ran["step"].iloc[0]))
+        best, naive = ran.iloc[0], _reference_row(ran, NAIVE_MODEL)
+        for idx, row in ran.iterrows():
+            for ref, prefix in ((best, "vs_best"), (naive, "vs_naive")):
+                if ref is None or ref.name == idx:
+                    continue
+                a, b = series.get(_key(row)), series.get(_key(ref))
+                if a is None or b is None:
+                    continue
+                a, b = a.align(b, join="inner")
+                result = stats.diebold_mariano(a.to_numpy(), b.to_numpy(), h)
+                out.loc[idx, f"dm_stat_{prefix}"] = result.stat
+                out.loc[idx, f"dm_p_{prefix}"] = result.p_value
+                out.loc[idx, f"dm_h_{prefix}"] = stats.dm_horizon_used(a.to_numpy(), b.to_numpy(), h)
+    return out
+
+
+def _key(row: pd.Series) -> tuple:
+    return tuple(row[k] for k in VARIANT_KEYS)
+
+
+def overall(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per model variant across the datasets, best first.
+
+    Mean rank and wins are over the datasets where the variant ran; the geometric mean
+    of MAE relative to seasonal naive is over the datasets where both ran. Variants that
+    ran on more datasets come first, then lower mean rank: a variant that ran on one
+    dataset only cannot top the table on that one dataset.
+    """
+    ran = table[table["n_ok"] > 0]
+    names = list(dict.fromkeys(table["variant"]))
+    mae = ran.pivot(index="variant", columns="dataset", values="mae").reindex(names)
+    relative = ran.pivot(index="variant", columns="dataset", values="mae_vs_seasonal_naive").reindex(names)
+    by_variant = ran.groupby("variant")
+    frame = pd.DataFrame({
+        "variant": names,
+        "datasets_ok": mae.notna().sum(axis=1).to_numpy(),
+        "datasets_total": table["dataset"].nunique(),
+        "mean_rank": stats.mean_ranks(mae).to_numpy(),
+        "geomean_mae_vs_seasonal_naive": stats.geometric_mean(relative).to_numpy(),
+        "wins": stats.wins(mae).to_numpy(),
+        "median_fit_time_s": by_variant["fit_time_s"].median().reindex(names).to_numpy(),
+        "n_params_min": by_variant["n_params"].min().reindex(names).to_numpy(),
+        "n_params_max": by_variant["n_params"].max().reindex(names).to_numpy(),
+    })
+    frame["model"] = frame["variant"].map(dict(zip(table["variant"], table["model"])))
+    frame = frame.assign(_coverage=-frame["datasets_ok"])
+    return (frame.sort_values(["_coverage", "mean_rank", "geomean_mae_vs_seasonal_naive", "variant"],
+                              na_position="last", kind="stable")
+            .drop(columns="_coverage").reset_index(drop=True))
+
+
+# ---------------------------------------------------------------------------- formatting
 
 def fmt(value, std=np.nan) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -78,19 +243,82 @@ def fmt_time(seconds) -> str:
     return f"{seconds:.3g}"
 
 
+def fmt_p(p) -> str:
+    """A p-value to three decimals, with ``*`` where it is below the significance level."""
+    if p is None or np.isnan(p):
+        return "-"
+    mark = "*" if p < SIGNIFICANCE else ""
+    return ("<0.001" if p < 0.001 else f"{p:.3f}") + mark
+
+
+def _p_phrase(p) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def fmt_rank(rank) -> str:
+    if rank is None or np.isnan(rank):
+        return ""
+    return f"{rank:.0f}" if rank == round(rank) else f"{rank:.1f}"
+
+
+def fmt_params(low, high) -> str:
+    if np.isnan(low):
+        return "-"
+    return f"{int(low):,}" if low == high else f"{int(low):,}–{int(high):,}"
+
+
+def nominal_dm_horizon(rows: pd.DataFrame) -> int | None:
+    """The DM horizon of a dataset's tests: how many consecutive origins share a forecast target."""
+    ran = rows[rows["n_ok"] > 0]
+    if not len(ran):
+        return None
+    return stats.overlapping_origins(int(ran["horizon"].iloc[0]), int(ran["step"].iloc[0]))
+
+
+def fmt_dm_p(p, h_used, h_nominal) -> str:
+    """``fmt_p``, with ``†`` where the test fell back to horizon 1 (see ``FALLBACK_NOTE``)."""
+    fell_back = h_nominal is not None and not np.isnan(h_used) and h_used < h_nominal
+    return fmt_p(p) + ("†" if fell_back else "")
+
+
+def _fallback_note(rows: pd.DataFrame) -> list[str]:
+    h = nominal_dm_horizon(rows)
+    used = pd.concat([rows["dm_h_vs_best"], rows["dm_h_vs_naive"]])
+    if h is None or not (used < h).any():
+        return []
+    return [f"† For the pairs marked so, the HAC variance over h - 1 = {h - 1} lags was not positive (too few "
+            "origins for that many lags), so the test used h = 1, as R's forecast::dm.test does; "
+            "its p-value is less trustworthy.", ""]
+
+
 def dataset_table(rows: pd.DataFrame) -> str:
     body = []
-    for rank, r in enumerate(rows.itertuples(), start=1):
-        ok = r.n_ok > 0
+    h = nominal_dm_horizon(rows)
+    for r in rows.itertuples():
+        best = r.rank == 1 if r.n_ok else False
         body.append([
-            rank if ok else "", r.label, r.params_text or "-",
+            fmt_rank(r.rank), r.label, r.params_text or "-",
             fmt(r.mae, r.mae_std), fmt(r.rmse, r.rmse_std), fmt(r.mape, r.mape_std),
-            fmt(r.mase, r.mase_std), fmt(r.mae_vs_naive), fmt_time(r.fit_time_s),
-            fmt_time(r.predict_time_s), "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}",
+            fmt(r.mase, r.mase_std), fmt(r.mae_vs_naive),
+            "best" if best and np.isnan(r.dm_p_vs_best) else fmt_dm_p(r.dm_p_vs_best, r.dm_h_vs_best, h),
+            fmt_dm_p(r.dm_p_vs_naive, r.dm_h_vs_naive, h),
+            fmt_time(r.fit_time_s), fmt_time(r.predict_time_s),
+            "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}", r.refit,
             r.status if r.n_seeds == 1 else f"{r.status} ({r.n_seeds} seeds)",
         ])
     headers = ["rank", "model", "params", "MAE", "RMSE", "MAPE %", "MASE", "MAE / naive",
-               "fit_time_s", "predict_time_s", "n_params", "status"]
+               "DM p vs best", "DM p vs naive", "fit_time_s", "predict_time_s", "n_params", "refit",
+               "status"]
+    return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def overall_table(frame: pd.DataFrame) -> str:
+    body = [[r.variant, f"{r.datasets_ok} of {r.datasets_total}", fmt(r.mean_rank),
+             fmt(r.geomean_mae_vs_seasonal_naive), r.wins, fmt_time(r.median_fit_time_s),
+             fmt_params(r.n_params_min, r.n_params_max)]
+            for r in frame.itertuples()]
+    headers = ["model", "ran on", "mean rank (MAE)", "MAE / seasonal naive (geo. mean)", "wins",
+               "median fit_time_s", "n_params"]
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
@@ -102,71 +330,339 @@ def protocol_text(r) -> str:
             f"({int(r.n_origins)} origins), {refit}, {window}")
 
 
-def leaderboard(run: dict, table: pd.DataFrame) -> str:
+def unit_of(dataset: str) -> str:
+    """The dataset's unit from its catalog entry; empty for a dataset the catalog lacks."""
+    from bench import data
+    from bench.errors import BenchError
+
+    try:
+        return data.get_dataset(dataset).unit
+    except BenchError:
+        return ""
+
+
+def verdict(rows: pd.DataFrame, unit: str = "") -> str:
+    """Which model wins the dataset, whether it beats naive significantly, and what it costs."""
+    ran = rows[rows["n_ok"] > 0]
+    best = ran.iloc[0]
+    unit_text = f" {unit}" if unit else ""
+    n = best["n_params"]
+    cost = (f"Cost: {fmt_time(best['fit_time_s'])} s per fit, {fmt_time(best['predict_time_s'])} s per "
+            f"forecast, {fmt_params(n, n)} fitted parameter{'' if n == 1 else 's'}.")
+    naive = _reference_row(ran, NAIVE_MODEL)
+    head = f"**Winner: {best['variant']}**, MAE {fmt(best['mae'])}{unit_text}"
+    if naive is None:
+        against = "naive was not run, so there is no test against it."
+    elif best["model"] == NAIVE_MODEL:
+        against = "no model beats repeating the last value."
+    else:
+        p = best["dm_p_vs_naive"]
+        ratio = f"{fmt(best['mae_vs_naive'])} x naive's {fmt(naive['mae'])}"
+        if np.isnan(p):
+            against = f"{ratio}; the DM test against naive could not be computed."
+        elif p < SIGNIFICANCE:
+            against = f"{ratio}; **significantly better than naive** (DM {_p_phrase(p)})."
+        else:
+            against = f"{ratio}; **not significantly better than naive** at 5% (DM {_p_phrase(p)})."
+    tied = ran.iloc[1:]
+    tied = tied[tied["dm_p_vs_best"] >= SIGNIFICANCE]
+    if len(tied):
+        names = ", ".join(f"{r.variant} ({_p_phrase(r.dm_p_vs_best)})" for r in tied.itertuples())
+        close = f"Not significantly worse than the winner at 5%: {names}."
+    elif len(ran) > 1 and ran["dm_p_vs_best"].iloc[1:].notna().all():
+        close = "Every other model is significantly worse than the winner at 5%."
+    else:
+        close = ""
+    return " ".join(part for part in (f"{head}; {against}", cost, close) if part)
+
+
+def not_ok_lines(rows: pd.DataFrame, cells: pd.DataFrame) -> list[str]:
+    """One line per failed or skipped variant and reason, naming the seeds when only some of them failed."""
+    lines = []
+    mine = cells[cells["dataset"].isin(set(rows["dataset"]))]
+    for keys, group in mine.groupby(VARIANT_KEYS, sort=True):
+        label, params = keys[1], keys[3]
+        for (status, reason), bad in group[group["status"] != "ok"].groupby(["status", "reason"], sort=True):
+            seeds = sorted(int(s) for s in bad["seed"])
+            which = "" if len(group) == 1 else (
+                f" on seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} of {len(group)}")
+            lines.append(f"- {variant_name(label, params)}: **{status}**{which}: {reason or '(no reason recorded)'}")
+    return lines
+
+
+# ---------------------------------------------------------------------------- pages
+
+HOW_TO_READ = """How to read:
+
+- Every model is walked forward over the last points of each series and never sees a value at or
+  after the origin it forecasts from. Errors are averaged over every origin and horizon step.
+- **Overall**: *mean rank* is the mean over datasets of a variant's rank by MAE (1 = most accurate);
+  *MAE / seasonal naive* is the geometric mean over datasets of its MAE divided by seasonal naive's
+  (below 1: better than repeating the last season); *wins* counts the datasets where its MAE is the
+  lowest. Variants that ran on fewer datasets are listed after those that ran on all.
+- **Per dataset**: MAE and RMSE are in the series' unit, MAPE in percent; MASE divides each error by
+  the in-sample seasonal-naive MAE of the history at its origin; *MAE / naive* above 1 means worse than
+  repeating the last observed value. Seeded models show mean ± standard deviation over seeds.
+- **DM p** is the two-sided p-value of a Diebold-Mariano test of equal accuracy against the dataset's
+  best model and against naive, marked * below 0.05. The loss series has one value per origin: the
+  absolute error averaged over the horizon steps (and over seeds: the seeds' absolute errors are
+  averaged, not their forecasts). Its variance is a HAC estimate over h - 1 lags, h being the number of
+  consecutive origins whose forecasts overlap (the horizon when origins are one point apart), with the
+  Harvey-Leybourne-Newbold small-sample correction and Student t with n - 1 degrees of freedom.
+- **Cost**: fit_time_s is the mean wall time of one fit, predict_time_s of one predict call (one
+  origin); n_params counts fitted parameters; refit says when the model was re-estimated."""
+
+
+def _header(run: dict, cells: pd.DataFrame | None) -> list[str]:
     env = run["environment"]
     packages = ", ".join(f"{k} {v}" for k, v in sorted(env.get("packages", {}).items()))
     lines = [
-        "# Forecasting leaderboard", "",
         f"Run {run['run_id']} of suite `{run['suite']}`, started {run['started_at']}, "
         f"took {fmt_time(run['total_time_s'])} s. Commit `{run['git_commit'] or 'unknown'}`.",
-        f"Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores; Python {env.get('python', '?')}; {packages}.",
-        "",
-        "How to read: each table ranks model variants by MAE over every origin and horizon step "
-        "of a walk-forward evaluation (no model sees a value at or after its origin). "
-        "MAE and RMSE are in the series' unit, MAPE in percent. MASE divides each error by the "
-        "in-sample seasonal-naive MAE of the history at its origin. **MAE / naive** compares with "
-        "repeating the last observed value: above 1 means the model is worse than doing nothing clever. "
-        "fit_time_s is the mean wall time of one fit, predict_time_s of one predict call; "
-        "n_params counts fitted parameters. Seeded models show mean ± standard deviation over seeds.",
-        "",
+        f"Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores; Python {env.get('python', '?')}; {packages}."
+        + (f" Calibration workload: {fmt_time(env['calibration_s'])} s." if "calibration_s" in env else ""),
     ]
+    if cells is not None and len(cells):
+        counts = cells["status"].value_counts()
+        order = ["ok", *sorted(s for s in counts.index if s != "ok")]   # failed, skipped, timeout, ...
+        parts = [f"{int(counts[s])} {s}" for s in order if s in counts]
+        note = "" if set(counts.index) <= {"ok"} else "; the failed and skipped are listed under each dataset"
+        lines.append(f"Cells (dataset x variant x seed): {len(cells)}: {', '.join(parts)}{note}.")
+    return lines
+
+
+def leaderboard(run: dict, table: pd.DataFrame, cells: pd.DataFrame | None = None) -> str:
+    lines = ["# Forecasting leaderboard", "", *(f"- {line}" for line in _header(run, cells)), "", HOW_TO_READ,
+             "", "## Overall", ""]
+    summary = overall(table)
+    lines += [overall_table(summary), ""]
+    if summary["geomean_mae_vs_seasonal_naive"].notna().any():
+        lines += [f"![Accuracy against fit time across datasets]({OVERALL_FILES['cost']})", ""]
+    else:
+        lines += [f"{REFERENCE_MODEL} did not run, so there is no relative MAE and no overall "
+                  "accuracy-versus-cost plot.", ""]
+    lines += [f"![Rank of each model on each dataset]({OVERALL_FILES['ranks']})", ""]
     for dataset, rows in table.groupby("dataset", sort=True):
-        ok_rows = rows[rows["n_ok"] > 0]
+        files = dataset_files(dataset)
         lines += [f"## {dataset}", ""]
-        if len(ok_rows):
-            lines += [f"Protocol: {protocol_text(ok_rows.iloc[0])}.", ""]
-            lines += [verdict(ok_rows), ""]
-        lines += [dataset_table(rows), ""]
-        bad = rows[rows["status"] != "ok"]
-        if len(bad):
-            lines += ["Not ok:", ""] + [f"- {r.label} ({r.params_text or 'defaults'}): {r.status}: {r.reason}"
-                                        for r in bad.itertuples()] + [""]
+        links = f"[Page]({files['page']})"
+        if (rows["n_ok"] > 0).any():
+            links += (f" · [forecasts vs actual]({files['forecasts']}) · "
+                      f"[accuracy vs fit time]({files['cost']})")
+        lines += [links, ""]
+        lines += _dataset_body(dataset, rows, cells)
     return "\n".join(lines)
 
 
-def verdict(ok_rows: pd.DataFrame) -> str:
-    best = ok_rows.iloc[0]
-    naive = ok_rows[ok_rows["model"] == "naive"]
-    if best["model"] == "naive":
-        return f"Best: **naive** (MAE {fmt(best['mae'])}); no model beats repeating the last value."
-    if not len(naive):
-        return f"Best: **{best['label']}** (MAE {fmt(best['mae'])})."
-    n_beat = int((ok_rows["mae_vs_naive"] < 1).sum()) - 0
-    return (f"Best: **{best['label']}** (MAE {fmt(best['mae'])}, {fmt(best['mae_vs_naive'])} x naive's "
-            f"{fmt(naive['mae'].iloc[0])}); {n_beat} of {len(ok_rows)} variants beat naive.")
+def _dataset_body(dataset: str, rows: pd.DataFrame, cells: pd.DataFrame | None) -> list[str]:
+    lines = []
+    ran = rows[rows["n_ok"] > 0]
+    unit = unit_of(dataset)
+    if len(ran):
+        lines += [f"Protocol: {protocol_text(ran.iloc[0])}." + (f" Unit: {unit}." if unit else ""), ""]
+        lines += [verdict(rows, unit), ""]
+    else:
+        lines += ["No model ran on this dataset.", ""]
+    lines += [dataset_table(rows), "", *_fallback_note(rows)]
+    bad = rows[rows["status"] != "ok"]
+    if len(bad):
+        if cells is not None:
+            detail = not_ok_lines(rows, cells)
+        else:
+            detail = [f"- {r.variant}: **{r.status}**: {r.reason}" for r in bad.itertuples()]
+        lines += ["Cells that did not finish ok, with their reasons:", "", *detail, ""]
+    return lines
+
+
+def dataset_page(run: dict, table: pd.DataFrame, dataset: str, cells: pd.DataFrame | None = None) -> str:
+    rows = table[table["dataset"] == dataset]
+    files = dataset_files(dataset)
+    lines = [f"# {dataset}", "", f"[Back to the leaderboard](LEADERBOARD.md). " + _header(run, None)[0], ""]
+    lines += _dataset_body(dataset, rows, cells)
+    ran = rows[rows["n_ok"] > 0]
+    if len(ran):
+        lines += [f"![{dataset}: forecasts vs actual]({files['forecasts']})", "",
+                  f"![{dataset}: accuracy vs fit time]({files['cost']})", ""]
+        h = nominal_dm_horizon(rows)
+        lines += [f"Diebold-Mariano statistics, HLN-corrected ({int(ran['n_origins'].max())} origins, h = {h}; "
+                  "negative: the row's model has the smaller loss; h used: 1 where the variance over "
+                  "h - 1 lags was not positive):", ""]
+        body = [[r.variant, fmt(r.dm_stat_vs_best), fmt_p(r.dm_p_vs_best), _fmt_int(r.dm_h_vs_best),
+                 fmt(r.dm_stat_vs_naive), fmt_p(r.dm_p_vs_naive), _fmt_int(r.dm_h_vs_naive)]
+                for r in ran.itertuples()]
+        lines += [tabulate(body, headers=["model", "DM vs best", "p", "h used", "DM vs naive", "p", "h used"],
+                           tablefmt="github", disable_numparse=True), ""]
+    return "\n".join(lines)
+
+
+def _fmt_int(value) -> str:
+    return "-" if np.isnan(value) else f"{int(value)}"
 
 
 def results_csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False, float_format="%.6g")
 
 
-def write_atomic(path: Path, text: str) -> None:
+# ---------------------------------------------------------------------------- plots
+
+def forecast_plot_data(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict,
+                       top: int = N_PLOTTED) -> dict:
+    """The arguments of ``plots.forecasts_figure`` for one dataset: its best ``top`` variants and naive.
+
+    Origins are placed by their offset into the test span (origin i at i * step), which
+    is exact on any calendar, including trading days with holidays.
+    """
+    rows = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
+    chosen = rows.iloc[:top]
+    naive = _reference_row(rows, NAIVE_MODEL)
+    if naive is not None and naive.name not in chosen.index:
+        chosen = rows.loc[[*chosen.index, naive.name]]
+    horizon, step = int(rows["horizon"].iloc[0]), int(rows["step"].iloc[0])
+    steps = per_step[per_step["dataset"] == dataset]
+    origin_times = sorted(steps["origin_time"].unique())
+    offset_of = {t: i * step for i, t in enumerate(origin_times)}
+    n_targets = (len(origin_times) - 1) * step + horizon
+    steps = steps.assign(origin_offset=steps["origin_time"].map(offset_of))
+    actual = (steps.assign(target=steps["origin_offset"] + steps["step"] - 1)
+              .groupby("target")["y_true"].first())
+    forecasts, legend_colors, reference = {}, {}, None
+    for r in chosen.itertuples():
+        mine = steps[(steps["label"] == r.label) & (steps["model"] == r.model)
+                     & (steps["params_text"] == r.params_text)]
+        name = f"{r.variant} (MAE {fmt(r.mae)})"
+        forecasts[name] = mine[["origin_offset", "step", "y_pred"]]
+        legend_colors[name] = colors[r.variant]
+        if naive is not None and r.Index == naive.name:
+            reference = name
+    seeded = bool((chosen["n_seeds"] > 1).any())
+    return dict(dataset=dataset, unit=unit_of(dataset), actual=actual, forecasts=forecasts,
+                times=target_times(pd.to_datetime(origin_times), step, n_targets, dataset),
+                horizon=horizon, step=step, colors=legend_colors, reference=reference,
+                note="; seeded models: mean forecast over seeds" if seeded else "")
+
+
+def target_times(origin_times: pd.DatetimeIndex, step: int, n_targets: int, dataset: str) -> pd.Series:
+    """The timestamp of every offset of the test span, indexed by offset.
+
+    The store keeps each origin's first forecast time; the points between origins (when
+    ``step`` > 1) and after the last one are counted on from the previous origin at the
+    catalog's frequency. On a trading-day calendar that count ignores market holidays,
+    which only matters for those in-between points (horizon-1 origins are all exact).
+    """
+    from bench import data
+    from bench.errors import BenchError
+
+    try:
+        freq = pd.tseries.frequencies.to_offset(data.get_dataset(dataset).frequency)
+    except BenchError:      # not in the catalog: the origins' own spacing
+        gap = (origin_times[-1] - origin_times[0]) / max(1, (len(origin_times) - 1) * step)
+        freq = pd.tseries.frequencies.to_offset(gap if len(origin_times) > 1 else "D")
+    times = []
+    for offset in range(n_targets):
+        i = min(offset // step, len(origin_times) - 1)     # the last origin at or before it
+        k = offset - i * step
+        times.append(origin_times[i] + k * freq if k else origin_times[i])
+    return pd.Series(pd.DatetimeIndex(times), index=range(n_targets))
+
+
+def forecasts_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict | None = None,
+                   top: int = N_PLOTTED):
+    """Figure: actual values and the forecasts of the dataset's best ``top`` variants and naive."""
+    from bench import plots
+
+    colors = colors or plots.variant_colors(list(overall(table)["variant"]))
+    return plots.forecasts_figure(**forecast_plot_data(table, per_step, dataset, colors, top))
+
+
+def cost_plot(table: pd.DataFrame, dataset: str | None = None, colors: dict | None = None):
+    """Figure: MAE against fit time for one dataset, or relative MAE against median fit time overall."""
+    from bench import plots
+
+    summary = overall(table)
+    colors = colors or plots.variant_colors(list(summary["variant"]))
+    if dataset is not None:
+        ran = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
+        unit = unit_of(dataset)
+        points = pd.DataFrame({"name": ran["variant"], "cost_s": ran["fit_time_s"], "error": ran["mae"],
+                               "n_params": ran["n_params"]})
+        return plots.cost_accuracy_figure(
+            points, colors=colors, title=f"{dataset}: accuracy vs fit time (lower left is better)",
+            xlabel="mean wall time of one fit (s, log scale)", ylabel=f"MAE ({unit})" if unit else "MAE")
+    points = pd.DataFrame({"name": summary["variant"], "cost_s": summary["median_fit_time_s"],
+                           "error": summary["geomean_mae_vs_seasonal_naive"],
+                           "n_params": summary["n_params_max"]})
+    return plots.cost_accuracy_figure(
+        points, colors=colors, title="All datasets: accuracy vs fit time (lower left is better)",
+        xlabel="median over datasets of the mean wall time of one fit (s, log scale)",
+        ylabel="MAE / seasonal naive MAE (geometric mean over datasets)", reference=(1.0, "seasonal naive"))
+
+
+def ranks_plot(table: pd.DataFrame):
+    """Figure: the rank heat map of variants (best overall first) by datasets."""
+    from bench import plots
+
+    return plots.rank_heatmap_figure(*rank_grid(table, overall(table)))
+
+
+def render_plots(table: pd.DataFrame, per_step: pd.DataFrame) -> dict[str, bytes]:
+    """Every PNG of a run, by file name."""
+    from bench import plots
+
+    summary = overall(table)
+    colors = plots.variant_colors(list(summary["variant"]))
+    out = {}
+    for dataset, rows in table.groupby("dataset", sort=True):
+        if not (rows["n_ok"] > 0).any():
+            continue
+        files = dataset_files(dataset)
+        out[files["forecasts"]] = plots.png_bytes(forecasts_plot(table, per_step, dataset, colors))
+        out[files["cost"]] = plots.png_bytes(cost_plot(table, dataset, colors))
+    if summary["geomean_mae_vs_seasonal_naive"].notna().any():
+        out[OVERALL_FILES["cost"]] = plots.png_bytes(cost_plot(table, None, colors))
+    out[OVERALL_FILES["ranks"]] = plots.png_bytes(ranks_plot(table))
+    return out
+
+
+def rank_grid(table: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ranks of variants (rows, overall order) by datasets, and what to write where there is no rank."""
+    names, datasets = list(summary["variant"]), sorted(table["dataset"].unique())
+    ranks = table.pivot(index="variant", columns="dataset", values="rank").reindex(index=names, columns=datasets)
+    status = (table.pivot(index="variant", columns="dataset", values="status")
+              .reindex(index=names, columns=datasets).fillna("not run"))
+    return ranks.astype(float), status
+
+
+# ---------------------------------------------------------------------------- files
+
+def write_atomic(path: Path, content: str | bytes) -> None:
     """Write to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb" if isinstance(content, bytes) else "w") as fh:
+            fh.write(content)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+def render(run: dict, cells: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, str | bytes]:
+    """Every report file of a run, by file name: a pure function of the stored rows."""
+    table = aggregate(cells, forecasts, run)
+    files: dict[str, str | bytes] = {"LEADERBOARD.md": leaderboard(run, table, cells),
+                                     "results.csv": results_csv(table)}
+    for dataset in sorted(table["dataset"].unique()):
+        files[dataset_files(dataset)["page"]] = dataset_page(run, table, dataset, cells)
+    files.update(render_plots(table, mean_forecasts(cells, forecasts)))
+    return files
+
+
 def write_reports(store, run_id: int, out_dir: Path) -> list[Path]:
     run = store.run(run_id)
-    table = aggregate(store.cells(run_id))
-    paths = [out_dir / "LEADERBOARD.md", out_dir / "results.csv"]
-    write_atomic(paths[0], leaderboard(run, table))
-    write_atomic(paths[1], results_csv(table))
+    files = render(run, store.cells(run_id), store.forecasts(run_id))
+    paths = []
+    for name, content in files.items():
+        write_atomic(Path(out_dir) / name, content)
+        paths.append(Path(out_dir) / name)
     return paths

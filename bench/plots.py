@@ -1,0 +1,229 @@
+"""Leaderboard plots: forecasts against actuals, accuracy against fit time, a rank heat map.
+
+Figures are built on ``matplotlib.figure.Figure`` directly, never through pyplot: no
+global backend is chosen, nothing opens a window, and a notebook's own backend is left
+alone (a returned Figure displays inline there). Every figure is drawn in matplotlib's
+default style, so a user's matplotlibrc cannot change the files, and PNGs are written
+without the "Software" version stamp, so re-rendering a run gives the same bytes.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from typing import Iterator, Sequence
+
+import matplotlib.dates as mdates
+import matplotlib.style
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
+
+from bench import stats
+
+DPI = 110
+MIN_TIME_S = 1e-6           # a log axis cannot show 0 s; faster fits are drawn here
+ACTUAL_COLOR = "black"
+MARKERS = "osD^vP*Xh<>p"
+
+
+@contextlib.contextmanager
+def _style() -> Iterator[None]:
+    with matplotlib.style.context("default"):
+        yield
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """The figure as PNG bytes, deterministic for the same figure (no version or date stamp)."""
+    buf = io.BytesIO()
+    # A legend kept with ``ax.add_artist`` is not counted by the tight bounding box unless named.
+    legends = [a for ax in fig.axes for a in [*ax.artists, ax.get_legend()] if isinstance(a, Legend)]
+    with _style():
+        fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight", bbox_extra_artists=legends,
+                    metadata={"Software": None})
+    return buf.getvalue()
+
+
+def variant_colors(names: Sequence[str]) -> dict[str, tuple]:
+    """One colour and marker per variant, stable across every plot of a run."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10" if len(names) <= 10 else "tab20"]
+    return {name: (cmap(i % cmap.N), MARKERS[i % len(MARKERS)]) for i, name in enumerate(names)}
+
+
+def tile_origins(origin_offsets: Sequence[int], horizon: int) -> list[int]:
+    """Origins whose forecast paths follow one another without overlapping.
+
+    Drawing every origin's path would stack ``horizon`` lines on each point; taking the
+    first origin, then the first one at or after the end of its path, and so on, shows
+    genuine ``horizon``-step forecasts that tile the test span.
+    """
+    chosen: list[int] = []
+    for offset in sorted(origin_offsets):
+        if not chosen or offset >= chosen[-1] + horizon:
+            chosen.append(offset)
+    return chosen
+
+
+def forecasts_figure(*, dataset: str, unit: str, actual: pd.Series, forecasts: dict[str, pd.DataFrame],
+                     times: pd.Series, horizon: int, step: int, colors: dict, reference: str | None = None,
+                     note: str = "") -> Figure:
+    """Actual values and the chosen models' forecast paths over the test span.
+
+    ``actual`` is indexed by the target's offset (points after the first origin);
+    ``forecasts`` maps a legend name to rows (origin_offset, step, y_pred); ``times``
+    maps every offset of the test span to its timestamp. The ``reference`` forecast
+    (naive) is dashed.
+    """
+    origin_offsets = sorted(set().union(*(set(rows["origin_offset"]) for rows in forecasts.values())))
+    shown = tile_origins(origin_offsets, horizon)
+    few_points = len(actual) <= 80
+    with _style():
+        fig = Figure(figsize=(10, 4.2))
+        ax = fig.add_subplot()
+        if len(shown) <= 40 and horizon > 1:
+            for offset in shown:
+                ax.axvline(times[offset], color="0.85", linewidth=0.8, zorder=0)
+        ax.plot(times[actual.index].to_numpy(), actual.to_numpy(), color=ACTUAL_COLOR, linewidth=1.6,
+                marker="o" if few_points else None, markersize=3, label="actual", zorder=3)
+        for name, rows in forecasts.items():
+            color, marker = colors.get(name, ("tab:blue", "o"))
+            # One-step forecasts are joined into one line; longer paths are drawn apart, so the
+            # jump where a new origin's forecast starts stays visible.
+            paths = [rows] if horizon == 1 else [rows[rows["origin_offset"] == o] for o in shown]
+            for k, path in enumerate(paths):
+                path = path.sort_values(["origin_offset", "step"])
+                x = times[path["origin_offset"].to_numpy() + path["step"].to_numpy() - 1].to_numpy()
+                ax.plot(x, path["y_pred"].to_numpy(), color=color, linewidth=1.3,
+                        marker=marker if few_points else None, markersize=3.5,
+                        linestyle="--" if name == reference else "-",
+                        label=name if k == 0 else None, zorder=2)
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        # No offset text: it names the last tick's month, not the span's; the x label gives the span.
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+        first, last = _span_text(times[actual.index[0]], times[actual.index[-1]])
+        ax.set_xlabel(f"time (test span: {len(actual)} points, {first} to {last})")
+        ax.set_ylabel(f"{dataset} ({unit})" if unit else dataset)
+        if horizon == 1:
+            what = "one-step-ahead forecasts from every origin"
+        elif step < horizon:
+            what = (f"{horizon}-step forecast paths from every {math.ceil(horizon / step)}-th origin "
+                    f"(grey lines), so the paths do not overlap")
+        else:
+            what = f"{horizon}-step forecast paths from every origin (grey lines)"
+        ax.set_title(f"{dataset}: forecasts vs actual over the test span\n{what}{note}", fontsize=10)
+        ax.grid(True, color="0.93")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
+def _span_text(first: pd.Timestamp, last: pd.Timestamp) -> tuple[str, str]:
+    daily = first == first.normalize() and last == last.normalize()
+    return tuple(t.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M") for t in (first, last))
+
+
+def _marker_area(n_params: float) -> float:
+    """Marker area in pt^2, growing with log10 of the parameter count (0 params: the smallest)."""
+    n = 0.0 if n_params is None or not np.isfinite(n_params) else max(float(n_params), 0.0)
+    return 25.0 + 35.0 * math.log10(1.0 + n)
+
+
+def cost_accuracy_figure(points: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, colors: dict,
+                         reference: tuple[float, str] | None = None) -> Figure:
+    """Error against fit time (log scale), point area by parameter count, Pareto front marked.
+
+    ``points`` has columns name, cost_s, error, n_params (one row per model variant).
+    """
+    points = points[np.isfinite(points["error"].astype(float))].reset_index(drop=True)
+    cost = points["cost_s"].astype(float).clip(lower=MIN_TIME_S).fillna(MIN_TIME_S)
+    front = stats.pareto_front(cost, points["error"])
+    with _style():
+        fig = Figure(figsize=(9, 5))
+        ax = fig.add_subplot()
+        ax.set_xscale("log")
+        if front.any():
+            order = np.argsort(cost[front].to_numpy(), kind="stable")
+            fx = cost[front].to_numpy()[order]
+            fy = points.loc[front, "error"].to_numpy(dtype=float)[order]
+            ax.step(fx, fy, where="post", color="0.4", linewidth=1.2, linestyle=":", zorder=1,
+                    label="Pareto front (nothing is both faster and more accurate)")
+        for i, r in points.iterrows():
+            color, marker = colors.get(r["name"], ("tab:blue", "o"))
+            ax.scatter(cost[i], r["error"], s=_marker_area(r["n_params"]), color=color, marker=marker,
+                       edgecolors="black" if front[i] else "none", linewidths=1.2, alpha=0.9, zorder=3,
+                       label=r["name"] + (" (front)" if front[i] else ""))
+        if reference is not None:
+            ax.axhline(reference[0], color="0.5", linewidth=0.8, linestyle="--", zorder=0)
+            # At the right edge: the cheap baselines that sit on this line are at the left.
+            ax.annotate(reference[1], xy=(0.99, reference[0]), xycoords=("axes fraction", "data"),
+                        xytext=(0, 3), textcoords="offset points", fontsize=8, color="0.35", ha="right")
+        errors = points["error"].astype(float)
+        spread = errors.max() / errors.min() if len(errors) and errors.min() > 0 else 1.0
+        if spread > 10:     # one poor model would otherwise squash the good ones into a line
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ylabel += ", log scale"
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, fontsize=10)
+        ax.grid(True, which="major", color="0.93")
+        _pad_log_axis(ax, cost)
+        models = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
+                           title="model (marker area: n_params)", title_fontsize=8)
+        ax.add_artist(models)
+        ax.legend(handles=_size_handles(points["n_params"]), loc="upper center",
+                  bbox_to_anchor=(0.5, -0.13), ncol=4, fontsize=8, frameon=False, title="n_params",
+                  title_fontsize=8)
+    return fig
+
+
+def _pad_log_axis(ax, cost: pd.Series) -> None:
+    lo, hi = float(cost.min()), float(cost.max())
+    ax.set_xlim(lo / 3.0, hi * 3.0)
+
+
+def _size_handles(n_params: pd.Series) -> list[Line2D]:
+    finite = n_params[np.isfinite(n_params.astype(float))].astype(float)
+    top = float(finite.max()) if len(finite) else 0.0
+    examples = [0.0] + [10.0 ** k for k in range(1, 9) if 10.0 ** k <= max(top, 1.0) * 3][-3:]
+    return [Line2D([], [], linestyle="none", marker="o", color="0.6",
+                   markersize=math.sqrt(_marker_area(n)), label=f"{int(n):,}") for n in examples]
+
+
+def rank_heatmap_figure(ranks: pd.DataFrame, status: pd.DataFrame) -> Figure:
+    """Models (rows, best first) by datasets (columns), coloured by rank; cells without a rank say why.
+
+    ``status`` has the same shape: ``ok``, ``failed``, ``skipped``, or ``not run``.
+    """
+    import matplotlib
+
+    n_rows, n_cols = ranks.shape
+    values = ranks.to_numpy(dtype=float)
+    with _style():
+        fig = Figure(figsize=(1.9 + 1.6 * n_cols, 1.4 + 0.38 * n_rows))
+        ax = fig.add_subplot()
+        cmap = matplotlib.colormaps["RdYlGn_r"].with_extremes(bad="0.85")
+        top = max(2.0, float(np.nanmax(values))) if np.isfinite(values).any() else 2.0
+        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=1, vmax=top, aspect="auto")
+        for i in range(n_rows):
+            for j in range(n_cols):
+                v = values[i, j]
+                text = (f"{v:.0f}" if v == round(v) else f"{v:.1f}") if np.isfinite(v) else status.iat[i, j]
+                ax.text(j, i, text, ha="center", va="center", fontsize=8 if np.isfinite(v) else 7,
+                        color="black" if np.isfinite(v) else "0.3")
+        ax.set_xticks(range(n_cols), list(ranks.columns), rotation=20, ha="right", fontsize=9)
+        ax.set_yticks(range(n_rows), list(ranks.index), fontsize=9)
+        ax.set_xlabel("dataset")
+        ax.set_ylabel("model (best overall at the top)")
+        ax.set_title("Rank by MAE of each model on each dataset (1 = most accurate)", fontsize=10)
+        bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.03)
+        bar.set_label("rank by MAE")
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
+    return fig

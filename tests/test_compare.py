@@ -1,0 +1,119 @@
+"""The regression gate: degraded runs fail with the cell named; an unchanged rerun passes."""
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import api, compare
+from bench.errors import BenchError
+from tests.conftest import REPO
+
+SUITE = """
+name = "gate"
+seeds = 3
+[[datasets]]
+name = "air_passengers"
+test_size = 24
+refit_every = 6
+[[models]]
+name = "seasonal_naive"
+[[models]]
+name = "tests.faulty_models:Degradable"
+label = "degradable"
+[[models]]
+name = "tests.faulty_models:Noisy"
+label = "noisy"
+"""
+
+
+@pytest.fixture
+def suite(tmp_path):
+    path = tmp_path / "gate.toml"
+    path.write_text(SUITE)
+    return str(path)
+
+
+def run_into(suite, out, monkeypatch, bias="0", fit_s="0.25"):
+    monkeypatch.setenv("DEGRADE_BIAS", bias)
+    monkeypatch.setenv("DEGRADE_FIT_S", fit_s)
+    api.run(suite, out=out, workers=0)
+    return out / "results.csv"
+
+
+def gate(base, new):
+    return subprocess.run([sys.executable, "-m", "bench", "compare", str(base), str(new)], cwd=REPO,
+                          capture_output=True, text=True)
+
+
+def test_an_unchanged_rerun_passes(suite, tmp_path, monkeypatch):
+    base = run_into(suite, tmp_path / "a", monkeypatch)
+    new = run_into(suite, tmp_path / "b", monkeypatch)
+    done = gate(base, new)
+    assert done.returncode == 0, done.stdout
+    assert "0 regressions" in done.stdout
+
+
+def test_a_less_accurate_model_fails_the_gate_and_is_named(suite, tmp_path, monkeypatch):
+    base = run_into(suite, tmp_path / "a", monkeypatch)
+    worse = run_into(suite, tmp_path / "b", monkeypatch, bias="-20")   # naive already lags the trend
+    done = gate(base, worse)
+    assert done.returncode == 1
+    line = next(l for l in done.stdout.splitlines() if "REGRESSION" in l)
+    assert "degradable" in line and "MAE" in line
+    assert "1 regressions" in done.stdout
+
+
+def test_a_slower_model_fails_the_gate_and_is_named(suite, tmp_path, monkeypatch):
+    base = run_into(suite, tmp_path / "a", monkeypatch)
+    slower = run_into(suite, tmp_path / "b", monkeypatch, fit_s="1.0")
+    done = gate(base, slower)
+    assert done.returncode == 1
+    line = next(l for l in done.stdout.splitlines() if "REGRESSION" in l)
+    assert "degradable" in line and "fit time" in line
+
+
+def _table(**over):
+    row = dict(dataset="d", label="m", params_text="", suite="s", status="ok", n_seeds=1, mae=10.0,
+               mae_std=np.nan, fit_time_s=1.0, predict_time_s=0.001, calibration_s=0.1)
+    row.update(over)
+    return pd.DataFrame([row])
+
+
+def test_seed_noise_within_two_standard_errors_is_not_a_regression():
+    base = _table(n_seeds=3, mae=10.0, mae_std=1.0)
+    # SE of the difference: sqrt(1/3 + 1/3) = 0.816; two SE = 1.63 > 1% of 10
+    assert compare.compare(base, _table(n_seeds=3, mae=11.5, mae_std=1.0))["verdict"][0] == "ok"
+    assert compare.compare(base, _table(n_seeds=3, mae=11.8, mae_std=1.0))["verdict"][0] == "REGRESSION"
+
+
+def test_deterministic_models_fail_above_one_percent():
+    assert compare.compare(_table(), _table(mae=10.09))["verdict"][0] == "ok"
+    assert compare.compare(_table(), _table(mae=10.11))["verdict"][0] == "REGRESSION"
+
+
+def test_times_are_compared_after_calibration_and_only_when_measurable():
+    # twice the time on a machine twice as slow is no regression
+    assert compare.compare(_table(), _table(fit_time_s=2.0, calibration_s=0.2))["verdict"][0] == "ok"
+    assert compare.compare(_table(), _table(fit_time_s=2.0))["verdict"][0] == "REGRESSION"
+    # a 0.05 s fit is too short to judge
+    assert compare.compare(_table(fit_time_s=0.05), _table(fit_time_s=0.5))["verdict"][0] == "ok"
+
+
+def test_missing_and_failed_cells_are_regressions():
+    diff = compare.compare(pd.concat([_table(), _table(label="gone")]), _table(status="failed"))
+    assert set(diff["verdict"]) == {"REGRESSION"}
+    assert "missing from the new run" in " ".join(diff["why"])
+
+
+def test_runs_of_different_suites_cannot_be_compared():
+    with pytest.raises(BenchError, match="different suites"):
+        compare.compare(_table(), _table(suite="other"))
+
+
+def test_unusable_input_exits_2(tmp_path):
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n1,2\n")
+    done = gate(bad, bad)
+    assert done.returncode == 2 and "missing columns" in done.stderr and "Traceback" not in done.stderr

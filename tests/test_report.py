@@ -1,0 +1,229 @@
+"""Leaderboards: what they say about hand-made runs, and that they are a pure function of the store."""
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from bench import api, report, stats
+from bench.runner import params_text
+from tests.conftest import REPO
+
+HORIZON, N_ORIGINS = 2, 10
+
+
+def cell_rows(dataset, actual, models):
+    """Cells and forecasts frames shaped as the store returns them, from forecasts given per model and seed.
+
+    ``models`` maps a label to (model, {seed: forecasts (n_origins, horizon)} or a failure reason, params).
+    """
+    split = json.dumps({"horizon": HORIZON, "test_size": N_ORIGINS + HORIZON - 1, "step": 1,
+                        "refit_every": 1, "window": None})
+    times = pd.date_range("2000-01-01", periods=N_ORIGINS, freq="D").astype(str)
+    cells, forecasts = [], []
+    for label, (model, runs, params) in models.items():
+        for seed, run in (runs.items() if isinstance(runs, dict) else [(0, runs)]):
+            cell_id = len(cells) + 1000 * (dataset != "toy")
+            row = dict(cell_id=cell_id, dataset=dataset, model=model, label=label, params=json.dumps(params),
+                       params_text=params_text(params), seed=seed, split=split, season_length=1,
+                       fit_cpu_s=0.0, update_time_s=0.0, predict_cpu_s=0.0, n_updates=0, wall_time_s=1.0)
+            if isinstance(run, str):
+                cells.append({**row, "status": "failed", "reason": run})
+                continue
+            errors = run - actual
+            cells.append({**row, "status": "ok", "reason": "", "mae": np.abs(errors).mean(),
+                          "rmse": np.sqrt((errors ** 2).mean()), "mape": 100 * np.abs(errors / actual).mean(),
+                          "smape": np.nan, "mase": np.abs(errors).mean(), "fit_time_s": 0.5 * N_ORIGINS,
+                          "predict_time_s": 0.01 * N_ORIGINS, "n_fits": N_ORIGINS, "n_origins": N_ORIGINS,
+                          "n_params": 7 if model == "good" else 0})
+            forecasts += [dict(cell_id=cell_id, origin_time=t, step=s + 1, y_true=actual[i, s], y_pred=run[i, s],
+                               mase_scale=1.0) for i, t in enumerate(times) for s in range(HORIZON)]
+    return pd.DataFrame(cells), pd.DataFrame(forecasts)
+
+
+RUN = {"run_id": 3, "suite": "toy", "started_at": "2026-01-02T03:04:05Z", "total_time_s": 12.5,
+       "git_commit": "abc123", "environment": {"cpu": "Test CPU", "cores": 2, "python": "3.11",
+                                               "packages": {"numpy": "2"}, "calibration_s": 0.25}}
+
+
+@pytest.fixture
+def toy():
+    rng = np.random.default_rng(0)
+    actual = 100 + rng.normal(0, 1, (N_ORIGINS, HORIZON))
+    sign = np.where(np.arange(N_ORIGINS) % 2, 1.0, -1.0)[:, None]
+    models = {
+        "naive": ("naive", actual + 3 * sign + rng.normal(0, 0.5, actual.shape), {}),
+        "seasonal_naive": ("seasonal_naive", actual - 2 + rng.normal(0, 0.5, actual.shape), {}),
+        # Two seeds that err by +1 and -1 about the same path: their mean forecast would be
+        # perfect, but a user of either seed sees an absolute error of 1 at every step.
+        "good": ("good", {0: actual + 1 + rng.normal(0, 0.1, actual.shape),
+                          1: actual - 1 + rng.normal(0, 0.1, actual.shape)}, {"units": 8}),
+        "broken": ("broken", {0: "RuntimeError: boom [broken.py:3]", 1: "RuntimeError: boom [broken.py:3]"}, {}),
+    }
+    return actual, *cell_rows("toy", actual, models)
+
+
+def test_seeded_models_are_tested_on_absolute_errors_averaged_over_seeds(toy):
+    actual, cells, forecasts = toy
+    table = report.aggregate(cells, forecasts).set_index("label")
+    good = forecasts[forecasts["cell_id"].isin(cells.loc[cells["label"] == "good", "cell_id"])]
+    per_origin = (good.assign(e=(good["y_true"] - good["y_pred"]).abs())
+                  .groupby("origin_time")["e"].mean().to_numpy())           # over seeds and steps
+    naive = forecasts[forecasts["cell_id"] == cells.loc[cells["label"] == "naive", "cell_id"].iloc[0]]
+    naive_loss = (naive.assign(e=(naive["y_true"] - naive["y_pred"]).abs())
+                  .groupby("origin_time")["e"].mean().to_numpy())
+    expected = stats.diebold_mariano(per_origin, naive_loss, HORIZON)
+    assert table.loc["good", "dm_stat_vs_naive"] == pytest.approx(expected.stat)
+    assert table.loc["good", "dm_p_vs_naive"] == pytest.approx(expected.p_value)
+    assert per_origin.mean() == pytest.approx(1.0, abs=0.1)       # not the ~0 of the mean forecast
+    assert table.loc["good", "mae"] == pytest.approx(per_origin.mean())
+    assert table.loc["good", "dm_stat_vs_naive"] < 0 and table.loc["good", "dm_p_vs_naive"] < 0.05
+    assert np.isnan(table.loc["good", "dm_p_vs_best"])           # the best is not tested against itself
+    assert table.loc["seasonal_naive", "dm_p_vs_best"] < 0.05
+
+
+def test_the_leaderboard_names_the_winner_its_significance_against_naive_and_its_cost(toy):
+    _, cells, forecasts = toy
+    board = report.leaderboard(RUN, report.aggregate(cells, forecasts, RUN), cells)
+    assert "**Winner: good (units=8)**" in board
+    assert "**significantly better than naive** (DM p" in board
+    assert "Cost: 0.5 s per fit, 0.01 s per forecast, 7 fitted parameters." in board
+    assert "Run 3 of suite `toy`, started 2026-01-02T03:04:05Z, took 12.5 s. Commit `abc123`." in board
+    assert "Machine: Test CPU, 2 cores" in board
+    # The overall table comes first, with the seeded variant on top.
+    overall = board[board.index("## Overall"):board.index("## toy")]
+    rows = [line for line in overall.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert rows[0].split("|")[1].strip() == "good (units=8)"
+
+
+def test_failed_cells_are_listed_with_their_reason_and_seeds_never_hidden(toy):
+    _, cells, forecasts = toy
+    table = report.aggregate(cells, forecasts, RUN)
+    for text in (report.leaderboard(RUN, table, cells), report.dataset_page(RUN, table, "toy", cells)):
+        assert "- broken: **failed** on seeds 0, 1 of 2: RuntimeError: boom [broken.py:3]" in text
+        assert re.search(r"\| +\| broken +\|", text)          # still a row of the table, without a rank
+    assert "2 failed" in report.leaderboard(RUN, table, cells)
+    assert report.overall(table).set_index("variant").loc["broken", "datasets_ok"] == 0
+
+
+def test_overall_table_ranks_and_relative_mae_across_datasets(toy):
+    actual, cells_a, forecasts_a = toy
+    # A second dataset where seasonal naive is twice as good as "good": good's relative MAE
+    # is then about 1/2 on toy and 2 on "other", a geometric mean near 1.
+    models = {"naive": ("naive", actual + 4, {}), "seasonal_naive": ("seasonal_naive", actual + 0.5, {}),
+              "good": ("good", {0: actual + 1.0, 1: actual - 1.0}, {"units": 8})}
+    cells_b, forecasts_b = cell_rows("other", actual, models)
+    table = report.aggregate(pd.concat([cells_a, cells_b]), pd.concat([forecasts_a, forecasts_b]))
+    overall = report.overall(table).set_index("variant")
+    mae = table.set_index(["dataset", "label"])["mae"]
+    expected = np.sqrt(mae["toy", "good"] / mae["toy", "seasonal_naive"] * 1.0 / 0.5)
+    assert overall.loc["good (units=8)", "geomean_mae_vs_seasonal_naive"] == pytest.approx(expected)
+    assert overall.loc["good (units=8)", "mean_rank"] == pytest.approx((1 + 2) / 2)
+    assert overall.loc["seasonal_naive", "mean_rank"] == pytest.approx((2 + 1) / 2)
+    assert overall.loc["naive", "mean_rank"] == pytest.approx(3)
+    assert overall.loc["seasonal_naive", "geomean_mae_vs_seasonal_naive"] == pytest.approx(1.0)
+    assert overall.loc["good (units=8)", "wins"] == 1 and overall.loc["seasonal_naive", "wins"] == 1
+    assert list(report.overall(table)["variant"])[-1] == "broken"      # ran nowhere: last
+
+
+def test_rendering_twice_gives_the_same_bytes_for_every_file(toy):
+    _, cells, forecasts = toy
+    first, second = report.render(RUN, cells, forecasts), report.render(RUN, cells, forecasts)
+    assert set(first) == {"LEADERBOARD.md", "results.csv", "toy.md", "toy_forecasts.png", "toy_cost.png",
+                          "cost_vs_accuracy.png", "rank_heatmap.png"}
+    assert first == second
+    assert all(first[name][:8] == b"\x89PNG\r\n\x1a\n" for name in first if name.endswith(".png"))
+
+
+SUITE = """
+name = "tiny"
+seeds = 2
+[[datasets]]
+name = "air_passengers"
+test_size = 24
+[[datasets]]
+name = "google_stock"
+[[models]]
+name = "naive"
+[[models]]
+name = "seasonal_naive"
+[[models]]
+name = "drift"
+[[models]]
+name = "tests.faulty_models:Noisy"
+label = "noisy"
+[[models]]
+name = "tests.faulty_models:Raises"
+label = "raises"
+datasets = ["air_passengers"]
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    (out / "tiny.toml").write_text(SUITE)
+    res = api.run(str(out / "tiny.toml"), out=out / "results", workers=0)
+    return res, out / "results"
+
+
+def test_report_reproduces_every_file_of_a_stored_run_byte_for_byte(tiny_run):
+    _, out = tiny_run
+    written = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "bench.sqlite"}
+    for name in written:
+        (out / name).unlink()
+    done = subprocess.run([sys.executable, "-m", "bench", "report", "--out", str(out)], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    again = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "bench.sqlite"}
+    assert set(again) == set(written)
+    for name in written:
+        assert again[name] == written[name], f"{name} differs after re-rendering"
+
+
+def test_every_link_in_the_leaderboard_and_pages_points_at_a_written_file(tiny_run):
+    _, out = tiny_run
+    board = (out / "LEADERBOARD.md").read_text()
+    assert "[Page](air_passengers.md)" in board and "[Page](google_stock.md)" in board
+    for page in ("LEADERBOARD.md", "air_passengers.md", "google_stock.md"):
+        targets = re.findall(r"\]\(([^)]+)\)", (out / page).read_text())
+        assert targets, page
+        for target in targets:
+            assert (out / target).is_file(), f"{page} links to missing {target}"
+    assert "![air_passengers: forecasts vs actual](air_passengers_forecasts.png)" in (
+        out / "air_passengers.md").read_text()
+    assert "- raises: **failed**: RuntimeError: deliberate failure in fit" in board
+
+
+def test_results_csv_carries_the_tests_and_the_run_for_compare(tiny_run):
+    _, out = tiny_run
+    csv = pd.read_csv(out / "results.csv")
+    for column in ("dataset", "label", "params_text", "mae", "mae_std", "rank", "mae_vs_seasonal_naive",
+                   "dm_p_vs_best", "dm_p_vs_naive", "suite", "calibration_s", "n_seeds", "status"):
+        assert column in csv.columns, column
+    assert set(csv["suite"]) == {"tiny"}
+    noisy = csv[(csv["label"] == "noisy") & (csv["dataset"] == "air_passengers")].iloc[0]
+    assert noisy["n_seeds"] == 2 and noisy["mae_std"] > 0
+
+
+def test_the_notebook_api_gives_tables_forecasts_and_figures(tiny_run):
+    res, out = tiny_run
+    assert res.table["dm_p_vs_naive"].notna().any()
+    assert list(res.overall["variant"][:1]) != ["raises"]
+    one_seed = res.forecasts("air_passengers", "noisy")
+    assert set(one_seed["seed"]) == {0, 1} and len(one_seed) == 2 * 13 * 12    # seeds x origins x steps
+    mean = res.forecasts("air_passengers", "noisy", mean_over_seeds=True)
+    assert len(mean) == 13 * 12 and "seed" not in mean
+    assert mean["abs_error"].mean() == pytest.approx(res.table.set_index(["dataset", "label"])
+                                                     .loc[("air_passengers", "noisy"), "mae"])
+    for fig in (res.plot_forecasts("air_passengers"), res.plot_cost(), res.plot_cost("google_stock"),
+                res.plot_ranks()):
+        assert isinstance(fig, Figure)
+    html = res._repr_html_()
+    assert html.count("<table") == 2 and "Overall" in html
+    loaded = api.load(out)
+    pd.testing.assert_frame_equal(loaded.table, res.table)
