@@ -7,11 +7,12 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import pandas as pd
 
@@ -24,17 +25,89 @@ DEFAULT_OUT = Path("results")
 
 @dataclass
 class Results:
-    """One stored run: its metadata, its cells (one row per seed) and its aggregated table."""
+    """One stored run: its metadata, its cells (one row per seed) and its aggregated tables.
+
+    ``table`` has one row per dataset x model variant (metrics, times, parameter counts,
+    the Diebold-Mariano tests against the dataset's best model and naive); ``overall``
+    one row per variant across datasets. ``forecasts()`` gives every per-origin forecast,
+    and the ``plot_*`` methods return matplotlib Figures, which Jupyter shows inline.
+    """
     run: dict
     cells: pd.DataFrame
     table: pd.DataFrame
     store_path: Path
+    _forecasts: pd.DataFrame | None = field(default=None, init=False, repr=False)
+
+    def _stored_forecasts(self) -> pd.DataFrame:
+        if self._forecasts is None:
+            store = Store(self.store_path)
+            try:
+                self._forecasts = store.forecasts(self.run["run_id"])
+            finally:
+                store.close()
+        return self._forecasts
+
+    @property
+    def overall(self) -> pd.DataFrame:
+        """One row per model variant across datasets: mean rank, relative MAE, wins, cost."""
+        return report.overall(self.table)
+
+    def forecasts(self, dataset: str | None = None, model: str | None = None, *,
+                  mean_over_seeds: bool = False) -> pd.DataFrame:
+        """Every forecast of the run: one row per cell, origin and horizon step.
+
+        ``model`` matches a registry name, a label or a variant name. With
+        ``mean_over_seeds`` seeds are averaged (y_pred and abs_error are each means).
+        """
+        raw = self._stored_forecasts()
+        cells = self.cells[self.cells["status"] == "ok"]
+        if dataset is not None:
+            cells = cells[cells["dataset"] == dataset]
+        if model is not None:
+            names = pd.Series([report.variant_name(label, params) for label, params
+                               in zip(cells["label"], cells["params_text"])], index=cells.index)
+            cells = cells[(cells["model"] == model) | (cells["label"] == model) | (names == model)]
+        if mean_over_seeds:
+            rows = report.mean_forecasts(cells, raw)
+        else:
+            rows = raw.merge(cells[["cell_id", *report.VARIANT_KEYS, "seed"]], on="cell_id", how="inner")
+            rows = rows.assign(abs_error=(rows["y_true"] - rows["y_pred"]).abs())
+        rows = rows.assign(origin_time=pd.to_datetime(rows["origin_time"]),
+                           variant=[report.variant_name(label, params) for label, params
+                                    in zip(rows["label"], rows["params_text"])])
+        first = ["dataset", "variant", *(["seed"] if "seed" in rows else []), "origin_time", "step",
+                 "y_true", "y_pred", "abs_error"]
+        return rows[first + [c for c in rows.columns if c not in first]].reset_index(drop=True)
+
+    def plot_forecasts(self, dataset: str, top: int = report.N_PLOTTED):
+        """Figure: actual values and the forecasts of the dataset's best ``top`` models and naive."""
+        per_step = report.mean_forecasts(self.cells, self._stored_forecasts())
+        return report.forecasts_plot(self.table, per_step, dataset, top=top)
+
+    def plot_cost(self, dataset: str | None = None):
+        """Figure: accuracy against fit time (log scale), Pareto front marked; all datasets by default."""
+        return report.cost_plot(self.table, dataset)
+
+    def plot_ranks(self):
+        """Figure: rank by MAE of every model on every dataset."""
+        return report.ranks_plot(self.table)
 
     def leaderboard(self) -> str:
-        return report.leaderboard(self.run, self.table)
+        return report.leaderboard(self.run, self.table, self.cells)
+
+    def write_reports(self, out_dir: str | Path) -> list[Path]:
+        """Write LEADERBOARD.md, results.csv, the dataset pages and the plots of this run into ``out_dir``."""
+        store = Store(self.store_path)
+        try:
+            return report.write_reports(store, self.run["run_id"], Path(out_dir))
+        finally:
+            store.close()
 
     def _repr_html_(self) -> str:
-        return self.table[report.SUMMARY_COLUMNS].to_html(index=False, float_format="%.4g", na_rep="-")
+        overall = self.overall.to_html(index=False, float_format="%.4g", na_rep="-")
+        table = self.table[report.SUMMARY_COLUMNS].to_html(index=False, float_format="%.4g", na_rep="-")
+        return (f"<p>Run {self.run['run_id']} of suite <code>{self.run['suite']}</code>, "
+                f"{len(self.cells)} cells</p><h4>Overall</h4>{overall}<h4>By dataset</h4>{table}")
 
     def __repr__(self) -> str:
         return (f"Results(run {self.run['run_id']} of suite {self.run['suite']!r}, "
@@ -56,8 +129,10 @@ def load(path: str | Path = DEFAULT_OUT / "bench.sqlite", run_id: int | None = N
             run = store.run(run_id)
         except KeyError:
             raise BenchError(f"no run {run_id} in {path}") from None
-        cells = store.cells(run_id)
-        return Results(run, cells, report.aggregate(cells), path)
+        cells, forecasts = store.cells(run_id), store.forecasts(run_id)
+        results = Results(run, cells, report.aggregate(cells, forecasts, run), path)
+        results._forecasts = forecasts
+        return results
     finally:
         store.close()
 
@@ -65,8 +140,13 @@ def load(path: str | Path = DEFAULT_OUT / "bench.sqlite", run_id: int | None = N
 def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = None,
         models: list[str] | None = None, seeds: int | None = None, out: str | Path = DEFAULT_OUT,
         workers: int = 0, cluster: str | None = None, cell_timeout_s: float | None = None,
-        resume: bool = False, on_cell: Callable | None = None) -> Results:
+        resume: bool = False, on_cell: Callable | None = None,
+        extra_datasets: Sequence[data.Dataset] | None = None) -> Results:
     """Run a suite (a name, a TOML path or a Suite), store every cell, write the reports.
+
+    ``extra_datasets`` (e.g. ``data.user_dataset("sales.csv")``) join the suite's datasets,
+    each with its own split; ``datasets=[...]`` can then keep only them. Once every input
+    has been checked, a user's dataset is registered in the user catalog so suites can name it.
 
     ``workers=0`` runs cells in this process; ``workers=N`` in N isolated local processes
     (needed for ``cell_timeout_s`` and to survive a crashing model); ``cluster`` sends them
@@ -82,6 +162,7 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
                          "(a cell can only be stopped in a process of its own)")
     if not isinstance(suite, suites.Suite):
         suite = suites.load_suite(suite)
+    suite = _with_datasets(suite, extra_datasets or ())
     suite = suites.select(suite, datasets=datasets, models=models)
     suites.check_models(suite)
     cells = suites.cells(suite, seeds=seeds)
@@ -90,6 +171,9 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
     data_hashes = {name: provenance.series_hash(y) for name, y in series.items()}
     keys = {cell: runner.cell_key(cell, code_version=code, data_hash=data_hashes[cell.dataset])
             for cell in cells}
+    for ds in extra_datasets or ():
+        if ds.origin == "user" and ds.name in suite.datasets:
+            data.register_user_dataset(ds)
 
     out = Path(out)
     store = Store(out / "bench.sqlite")
@@ -117,6 +201,22 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
     finally:
         store.close()
     return load(out / "bench.sqlite", run_id)
+
+
+def _with_datasets(suite: suites.Suite, extra: Sequence[data.Dataset]) -> suites.Suite:
+    """The suite plus ``extra`` datasets; the stored suite source says where each came from."""
+    if not extra:
+        return suite
+    merged, notes = dict(suite.datasets), []
+    for ds in extra:
+        if ds.name in merged:
+            raise BenchError(f"--name: suite {suite.name!r} already has a dataset {ds.name!r}; choose another name")
+        merged[ds.name] = (ds, ds.split)
+        files = ", ".join(f"{f.path} (sha256 {data.sha256_of(Path(f.path))})" if f.path else f.name
+                          for f in ds.files)
+        notes.append(f"# + dataset {ds.name!r}: {files}; time {ds.time_column!r}, value {ds.value_column!r}, "
+                     f"frequency {ds.frequency}, season {ds.season_length}, split {ds.split.describe()}")
+    return dataclasses.replace(suite, datasets=merged, source=suite.source.rstrip("\n") + "\n\n" + "\n".join(notes) + "\n")
 
 
 def _load_checked(ds: data.Dataset, split) -> pd.Series:

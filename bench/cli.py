@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench list|run|report``.
+"""Command line: ``python -m bench list|run|report|compare|describe``.
 
 A usage or input error prints one line on stderr and exits 2, with no traceback and
 nothing written.
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bench import data, forecaster, suite as suites
-from bench.errors import BenchError
+from bench.errors import BenchError, print_warnings_as_one_line
 
 DEFAULT_OUT = Path("results")
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "results" / "reference"
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", choices=["datasets", "models", "suites"])
 
     run = sub.add_parser("run", help="evaluate a suite and write the leaderboard")
-    which = run.add_mutually_exclusive_group(required=True)
+    which = run.add_mutually_exclusive_group()   # one of --all, --suite or --csv: checked in cmd_run
     which.add_argument("--all", action="store_true", help="run the default suite")
     which.add_argument("--suite", metavar="NAME|FILE", help="a suite name (see `list suites`) or a TOML file")
     run.add_argument("-d", "--dataset", action="append", metavar="NAME", help="only this dataset (repeatable)")
@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="after the run, copy results.csv to results/reference/<suite>.csv, the "
                           "reference that `compare` checks in CI")
     _add_out(run)
+    _add_csv_options(run, split=True)
+
+    desc = sub.add_parser("describe", help="study a series before modelling it: stationarity, season, STL",
+                          description="Length, range, frequency, duplicates, gaps and statistics; ADF and "
+                                      "KPSS tests on the series and its differences; the season read from "
+                                      "the autocorrelation; an STL plot and an ACF/PACF plot.")
+    desc.add_argument("dataset", nargs="?", metavar="NAME", help="a catalog dataset (see `list datasets`)")
+    desc.add_argument("--out", type=Path, default=Path("results") / "describe", metavar="DIR",
+                      help="where the plots go (default: results/describe/)")
+    desc.add_argument("--last", type=int, metavar="N",
+                      help="analyse the last N points (default: all, at most 10000)")
+    _add_csv_options(desc, split=False)
 
     cmp = sub.add_parser("compare", help="compare two runs of one suite; exit 1 on a regression",
                          description="Compare NEW against BASE (results.csv files or result stores). "
@@ -75,9 +87,10 @@ def _add_out(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
+        print_warnings_as_one_line()
         args = build_parser().parse_args(argv)
         return {"list": cmd_list, "run": cmd_run, "report": cmd_report,
-                "compare": cmd_compare}[args.command](args)
+                "compare": cmd_compare, "describe": cmd_describe}[args.command](args)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -91,6 +104,9 @@ def cmd_list(args) -> int:
         for name in data.catalog_names():
             ds = data.get_dataset(name)
             print(f"{name:20s} {ds.frequency:3s} season {ds.season_length:<4d} {ds.description}")
+        for name in data.user_catalog_names():
+            ds = data.get_dataset(name)
+            print(f"{name:20s} {ds.frequency:3s} season {ds.season_length:<4d} (yours) {ds.description}")
     elif args.what == "models":
         for name, entry in forecaster.REGISTRY.items():
             seeded = "seeded" if entry.seeded else ""
@@ -104,19 +120,88 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     from bench import api
 
+    user = _csv_dataset(args, split=True)
+    if not (args.all or args.suite or user):
+        raise BenchError("python -m bench run: one of the arguments --all --suite is required (or --csv FILE)")
     progress = Progress()
     started = time.perf_counter()
-    res = api.run("default" if args.all else args.suite, datasets=args.dataset, models=args.model,
-                  seeds=args.seeds, out=args.out, workers=args.workers, cluster=args.cluster,
-                  cell_timeout_s=args.cell_timeout, resume=args.resume, on_cell=progress)
+    res = api.run(args.suite or "default", datasets=[user.name, *(args.dataset or [])] if user else args.dataset,
+                  models=args.model, seeds=args.seeds, out=args.out, workers=args.workers, cluster=args.cluster,
+                  cell_timeout_s=args.cell_timeout, resume=args.resume, on_cell=progress,
+                  extra_datasets=[user] if user else None)
     print(f"done in {time.perf_counter() - started:.1f} s; wrote {args.out / 'LEADERBOARD.md'}, "
           f"{args.out / 'results.csv'}", file=sys.stderr)
+    if user:
+        print(f"registered your series as {user.name!r} in {data.user_catalog_dir() / (user.name + '.toml')}; "
+              f"suites can name it: [[datasets]] name = \"{user.name}\"", file=sys.stderr)
     if args.update_reference:
         from bench.report import write_atomic
         reference = REFERENCE_DIR / f"{res.run['suite']}.csv"
         write_atomic(reference, (args.out / "results.csv").read_text())
         print(f"updated the reference {reference}", file=sys.stderr)
     return 0
+
+
+def cmd_describe(args) -> int:
+    from bench import describe
+
+    user = _csv_dataset(args, split=False)
+    if (args.dataset is None) == (user is None):
+        raise BenchError("describe: name a dataset (NAME) or a file (--csv FILE), not both")
+    if user:
+        frequency_basis = "--freq" if args.freq else "inferred"
+        season_basis = "--season" if args.season else f"default for {user.frequency}"
+    else:
+        frequency_basis = season_basis = "catalog" if args.dataset in data.catalog_names() else "your catalog"
+    result = describe.describe(user or data.get_dataset(args.dataset), out_dir=args.out, last=args.last,
+                               frequency_basis=frequency_basis, season_basis=season_basis)
+    print(result.text, end="")
+    return 0
+
+
+# --- your own series: the --csv options of `run` and `describe` -------------------------------
+
+CSV_OPTIONS = ("time_col", "value_col", "freq", "season", "horizon", "test_size", "duplicates", "fill",
+               "calendar", "time_format", "name")
+
+
+def _add_csv_options(p: argparse.ArgumentParser, *, split: bool) -> None:
+    g = p.add_argument_group("your own series", "Read a CSV file instead of a catalog dataset"
+                             + (" and register it in your catalog (BENCH_USER_CATALOG, default "
+                                "~/.config/bench/catalog) so that suites can name it." if split else "."))
+    g.add_argument("--csv", type=Path, metavar="FILE", help="a CSV file with a time column and a value column")
+    g.add_argument("--time-col", metavar="C", help="the time column (default: the first column)")
+    g.add_argument("--value-col", metavar="V", help="the value column (default: the only other column)")
+    g.add_argument("--freq", metavar="F", help="pandas frequency: D, B, W-SUN, MS, ME, QS, h, 15min... "
+                                               "(default: inferred from the timestamps)")
+    g.add_argument("--season", type=int, metavar="M",
+                   help="season length (default from the frequency: 12 monthly, 7 daily, 24 hourly...)")
+    if split:
+        g.add_argument("--horizon", type=int, metavar="H", help="steps forecast at each origin (default: the season)")
+        g.add_argument("--test-size", type=int, metavar="N",
+                       help="points forecast at the end (default: 10%% of the series, 2 to 10 horizons)")
+    g.add_argument("--duplicates", choices=["mean", "sum", "last"], default="error",
+                   help="combine repeated timestamps (default: error)")
+    g.add_argument("--fill", choices=["interpolate", "ffill"], default="error",
+                   help="fill missing timestamps and empty values (default: error)")
+    g.add_argument("--calendar", choices=["regular", "observed"], default="regular",
+                   help="observed: with --freq B, weekdays absent from the file are market holidays")
+    g.add_argument("--time-format", metavar="FMT", help="strptime format of the time column, e.g. %%d/%%m/%%Y")
+    g.add_argument("--name", metavar="NAME", help="the dataset's name (default: the file name)")
+
+
+def _csv_dataset(args, *, split: bool):
+    """The user's series from --csv and its options; None without --csv."""
+    if args.csv is None:
+        given = [o for o in CSV_OPTIONS if getattr(args, o, None) not in (None, "error", "regular")]
+        if given:
+            raise BenchError(f"--{given[0].replace('_', '-')} needs --csv FILE")
+        return None
+    return data.user_dataset(args.csv, time_col=args.time_col, value_col=args.value_col, freq=args.freq,
+                             season=args.season, horizon=getattr(args, "horizon", None),
+                             test_size=getattr(args, "test_size", None), duplicates=args.duplicates,
+                             fill=args.fill, calendar=args.calendar, time_format=args.time_format,
+                             name=args.name, with_split=split)
 
 
 def cmd_compare(args) -> int:

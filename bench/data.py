@@ -1,37 +1,59 @@
-"""Load a dataset from its catalog entry into a regular pd.Series.
+"""Load a dataset from its catalog entry, or from a user's own CSV, into a regular pd.Series.
 
-Where a file comes from, in order: ``$BENCH_DATA_DIR/<dataset>/<file>``, the user
+Where a catalog file comes from, in order: ``$BENCH_DATA_DIR/<dataset>/<file>``, the user
 cache (``$BENCH_CACHE_DIR``, default ``~/.cache/bench``), else a download from the
 catalog URL into the cache. Every file is checked against the catalog's sha256 before
 it is parsed; a download goes to a temporary file that is renamed into place only
 once its hash is right, so a bad file never sits in the cache.
+
+A user's series is a ``Dataset`` too (``origin="user"``): its file is a local ``path``
+instead of a URL, and ``user_dataset`` builds it from command-line style options. The
+same reader, ``regularize`` and checks serve both, so a catalog file and a user file
+fail in the same clear way. Registered user datasets live as catalog-format TOML files
+in the user catalog (``$BENCH_USER_CATALOG``, default ``~/.config/bench/catalog``),
+where ``get_dataset`` looks after the project catalog.
 """
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
 import os
+import re
 import tempfile
 import tomllib
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.frequencies import to_offset
 
-from bench.errors import BenchError
-from bench.splits import WalkForward
+from bench.errors import BenchError, BenchWarning
+from bench.splits import MIN_TRAIN_POINTS, WalkForward
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DOWNLOAD_TIMEOUT_S = 60
+DUPLICATE_POLICIES = ("error", "mean", "sum", "last")
+GAP_POLICIES = ("error", "interpolate", "ffill")
+CALENDARS = ("regular", "observed")
+# How a user sets each policy, for the hints in error messages about a user file.
+USER_OPTIONS = {"duplicates": "--duplicates", "gaps": "--fill", "frequency": "--freq",
+                "time_column": "--time-col", "value_column": "--value-col", "time_format": "--time-format"}
+_SEPARATORS = (",", ";", "\t", "|")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
 class CatalogFile:
     name: str
-    url: str
-    sha256: str
+    url: str = ""
+    sha256: str = ""
+    path: str | None = None      # a local file (user datasets): read in place, hash-checked if sha256 is set
 
 
 @dataclass(frozen=True)
@@ -50,100 +72,494 @@ class Dataset:
     thousands: str | None = None
     duplicates: str = "error"        # or "mean", "sum", "last"
     gaps: str = "error"              # or "interpolate", "ffill"
+    origin: str = "catalog"          # "catalog" (datasets/) or "user" (the user catalog, --csv)
 
+
+# --------------------------------------------------------------------------- catalogs
 
 def catalog_names() -> list[str]:
+    """The project catalog (``datasets/*.toml``)."""
     return sorted(p.stem for p in CATALOG_DIR.glob("*.toml"))
 
 
+def user_catalog_dir() -> Path:
+    if os.environ.get("BENCH_USER_CATALOG"):
+        return Path(os.environ["BENCH_USER_CATALOG"])
+    config = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config) / "bench" / "catalog"
+
+
+def user_catalog_names() -> list[str]:
+    names = {p.stem for p in user_catalog_dir().glob("*.toml")} - set(catalog_names())
+    return sorted(names)
+
+
 def get_dataset(name: str) -> Dataset:
+    """A dataset by name: the project catalog first, then the user catalog."""
     path = CATALOG_DIR / f"{name}.toml"
-    if not path.is_file():
-        raise BenchError(f"unknown dataset {name!r}; the catalog has: {', '.join(catalog_names())}")
-    return parse_catalog_entry(path)
+    if path.is_file():
+        return parse_catalog_entry(path)
+    user = user_catalog_dir() / f"{name}.toml"
+    if _NAME_RE.fullmatch(name) and user.is_file():
+        return parse_catalog_entry(user, origin="user")
+    mine = user_catalog_names()
+    raise BenchError(f"unknown dataset {name!r}; the catalog has: {', '.join(catalog_names())}"
+                     + (f"; your catalog ({user_catalog_dir()}) has: {', '.join(mine)}" if mine else ""))
 
 
-def parse_catalog_entry(path: Path) -> Dataset:
+def parse_catalog_entry(path: Path, origin: str = "catalog") -> Dataset:
     try:
         entry = tomllib.loads(path.read_text())
         split = entry.pop("split")
-        files = tuple(CatalogFile(**f) for f in entry.pop("files"))
-        return Dataset(files=files, split=WalkForward(**split), time_format=entry.pop("time_format", None),
-                       **entry)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
-        raise BenchError(f"{path}: invalid catalog entry ({exc})") from None
+        files = tuple(_catalog_file(f, path) for f in entry.pop("files"))
+        ds = Dataset(files=files, split=WalkForward(**split), time_format=entry.pop("time_format", None),
+                     origin=origin, **entry)
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, OSError) as exc:
+        raise BenchError(f"{path}: invalid catalog entry ({_one_line(exc)})") from None
+    for field, allowed in (("duplicates", DUPLICATE_POLICIES), ("gaps", GAP_POLICIES), ("calendar", CALENDARS)):
+        if getattr(ds, field) not in allowed:
+            raise BenchError(f"{path}: invalid catalog entry ({field} must be one of {', '.join(allowed)}, "
+                             f"got {getattr(ds, field)!r})")
+    return ds
 
+
+def _catalog_file(raw: dict, entry: Path) -> CatalogFile:
+    f = CatalogFile(**raw)
+    if f.path is not None:
+        local = Path(f.path).expanduser()
+        return replace(f, path=str(local if local.is_absolute() else entry.parent / local))
+    if not (f.url and f.sha256):
+        raise ValueError(f"file {f.name!r} needs a url and a sha256, or a local path")
+    return f
+
+
+def register_user_dataset(ds: Dataset) -> Path:
+    """Write ``ds`` into the user catalog (atomically) so that suites can name it; returns the file."""
+    if ds.origin != "user":
+        raise ValueError(f"{ds.name!r} is not a user dataset")
+    return write_atomic(user_catalog_dir() / f"{ds.name}.toml", _entry_toml(ds))
+
+
+def _entry_toml(ds: Dataset) -> str:
+    q = lambda v: json.dumps(v, ensure_ascii=False)  # a JSON string is a TOML basic string
+    lines = ["# A user dataset, registered by `python -m bench run --csv`. Edit freely; re-running",
+             "# `run --csv` with the same --name replaces it.",
+             f"name = {q(ds.name)}", f"description = {q(ds.description)}", f"unit = {q(ds.unit)}",
+             f"frequency = {q(ds.frequency)}", f"season_length = {ds.season_length}",
+             f"time_column = {q(ds.time_column)}", f"value_column = {q(ds.value_column)}"]
+    if ds.time_format:
+        lines.append(f"time_format = {q(ds.time_format)}")
+    lines += [f"calendar = {q(ds.calendar)}", f"duplicates = {q(ds.duplicates)}", f"gaps = {q(ds.gaps)}"]
+    for f in ds.files:
+        lines += ["", "[[files]]", f"name = {q(f.name)}", f"path = {q(f.path)}"]
+    s = ds.split
+    lines += ["", "[split]", f"horizon = {s.horizon}", f"test_size = {s.test_size}", f"step = {s.step}",
+              f"refit_every = {s.refit_every}"]
+    if s.window is not None:
+        lines.append(f"window = {s.window}")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        make_readable(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+# --------------------------------------------------------------------------- a user's CSV
+
+def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str | None = None,
+                 freq: str | None = None, season: int | None = None, horizon: int | None = None,
+                 test_size: int | None = None, duplicates: str = "error", fill: str = "error",
+                 calendar: str = "regular", time_format: str | None = None, name: str | None = None,
+                 unit: str = "", with_split: bool = True) -> Dataset:
+    """A user's CSV as a ``Dataset``, checked end to end; errors name the file or the option.
+
+    Defaults: the time column is the first column and the value column the only other one;
+    the frequency is inferred from the timestamps; the season follows the frequency
+    (``default_season``); the split is ``default_split``. ``with_split=False`` (for
+    ``describe``) skips the split, which then is a placeholder.
+    """
+    path = Path(csv).expanduser()
+    columns = read_header(path, where="--csv")
+    time_col = time_col if time_col is not None else columns[0]
+    if time_col not in columns:
+        raise BenchError(f"--time-col: {path} has no column {time_col!r}; its columns are {_listing(columns)}")
+    if value_col is None:
+        others = [c for c in columns if c != time_col]
+        if len(others) != 1:
+            raise BenchError(f"--value-col is required: {path} has columns {_listing(columns)}")
+        value_col = others[0]
+    if value_col not in columns:
+        raise BenchError(f"--value-col: {path} has no column {value_col!r}; its columns are {_listing(columns)}")
+    if time_col == value_col:
+        raise BenchError(f"--time-col and --value-col are both {time_col!r}")
+    if name is None:
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("_.-") or "series"
+        option = f"the name {name!r} taken from the file name; pass --name"
+    else:
+        option = "--name"
+    check_user_name(name, option)
+    if duplicates not in DUPLICATE_POLICIES:
+        raise BenchError(f"--duplicates must be one of {', '.join(DUPLICATE_POLICIES[1:])}, got {duplicates!r}")
+    if fill not in GAP_POLICIES:
+        raise BenchError(f"--fill must be one of {', '.join(GAP_POLICIES[1:])}, got {fill!r}")
+    if calendar not in CALENDARS:
+        raise BenchError(f"--calendar must be one of {', '.join(CALENDARS)}, got {calendar!r}")
+    if season is not None and season < 1:
+        raise BenchError(f"--season must be a positive integer, got {season}")
+    if freq is not None:
+        freq = check_frequency(freq, option="--freq")
+
+    placeholder = WalkForward(horizon=1, test_size=1)
+    ds = Dataset(name=name, description=f"user series {path.name} ({value_col})", unit=unit,
+                 frequency=freq or "", season_length=season or 1,
+                 files=(CatalogFile(name=path.name, path=str(path.resolve())),),
+                 time_column=time_col, value_column=value_col, time_format=time_format, split=placeholder,
+                 calendar=calendar, duplicates=duplicates, gaps=fill, origin="user")
+    if freq is None:
+        raw = read_raw(ds)
+        freq = infer_frequency(raw.index)
+        if freq is None:
+            raise BenchError(f"--freq: cannot infer a regular frequency from the timestamps of {path} "
+                             f"(steps seen: {_steps_seen(raw.index)}); pass --freq, e.g. D, B, W-SUN, MS, h")
+        ds = replace(ds, frequency=freq)
+    if calendar == "observed" and freq != "B":
+        raise BenchError(f"--calendar observed needs trading days (--freq B); {path} has frequency {freq!r}")
+    ds = replace(ds, season_length=season or default_season(freq))
+    if not with_split:
+        return ds
+    y = load(ds, warn=False)
+    return replace(ds, split=default_split(len(y), ds.season_length, horizon=horizon, test_size=test_size,
+                                           source=str(path)))
+
+
+def check_user_name(name: str, option: str = "--name") -> None:
+    if not _NAME_RE.fullmatch(name) or name.endswith(".toml"):
+        raise BenchError(f"{option}: {name!r} is not a usable dataset name (letters, digits, '_', '.', '-'; "
+                         f"starting with a letter or digit)")
+    if name in catalog_names():
+        raise BenchError(f"{option}: {name!r} is a dataset of the project catalog; choose another name")
+
+
+def check_frequency(freq: str, *, option: str = "--freq") -> str:
+    """The canonical pandas alias of ``freq``; a one-line error naming ``option`` otherwise."""
+    hints = {"M": "ME (month end) or MS (month start)", "Q": "QE or QS", "Y": "YE or YS", "A": "YE or YS",
+             "H": "h", "T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns"}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return to_offset(freq).freqstr
+    except (ValueError, TypeError):
+        hint = hints.get(freq.upper() if freq.upper() in ("M", "Q", "Y", "A") else freq)
+        raise BenchError(f"{option}: unknown frequency {freq!r} "
+                         + (f"(use {hint})" if hint else "(pandas aliases such as D, B, W-SUN, MS, ME, "
+                                                         "QS, YS, h, 15min)")) from None
+
+
+def infer_frequency(index: pd.DatetimeIndex) -> str | None:
+    """The frequency of the timestamps, tolerating duplicates, disorder and gaps.
+
+    ``pd.infer_freq`` needs a perfectly regular index; when it fails, the answer is the
+    coarsest regular grid that holds every timestamp (calendar grids first, then the
+    most common step), so that gaps are reported as gaps rather than as "no frequency".
+    """
+    idx = pd.DatetimeIndex(index).unique().sort_values()
+    if len(idx) < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = pd.infer_freq(idx)
+        if found is not None:
+            return to_offset(found).freqstr
+        candidates = ["YS", "YE", "QS-JAN", "QS-FEB", "QS-MAR", "QE-DEC", "QE-JAN", "QE-FEB", "MS", "ME",
+                      *(f"W-{d}" for d in ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")), "B"]
+        step = pd.Series(idx[1:] - idx[:-1]).mode().iloc[0]
+        if step > pd.Timedelta(0):
+            days = step / pd.Timedelta(days=1)
+            candidates.append(("D" if days == 1 else f"{int(days)}D") if days == int(days)
+                              else to_offset(step).freqstr)
+        for freq in candidates:
+            grid = pd.date_range(idx[0], idx[-1], freq=freq)
+            if len(grid) <= 2 * len(idx) and idx.isin(grid).all():
+                return freq
+    return None
+
+
+def default_season(freq: str) -> int:
+    """The conventional season for a frequency: 12 for monthly, 7 for daily, 24 for hourly..."""
+    off = to_offset(freq)
+    kind, n = type(off).__name__, max(int(off.n), 1)
+    per = {"MonthBegin": 12, "MonthEnd": 12, "QuarterBegin": 4, "QuarterEnd": 4, "Week": 52, "Day": 7,
+           "BusinessDay": 5, "CustomBusinessDay": 5, "Hour": 24, "Minute": 1440, "Second": 60}.get(kind, 1)
+    if kind == "Day" and n > 1:
+        return 1
+    return per // n if per % n == 0 and per // n > 1 else 1
+
+
+def default_split(n: int, season: int, *, horizon: int | None = None, test_size: int | None = None,
+                  source: str = "the series") -> WalkForward:
+    """The walk-forward split for a user series of ``n`` points.
+
+    horizon: one season ahead (1 without a season); test_size: the last 10% of the
+    series, at least two horizons and at most ten; origins every step, refit at each.
+    """
+    for option, value in (("--horizon", horizon), ("--test-size", test_size)):
+        if value is not None and value < 1:
+            raise BenchError(f"{option} must be a positive integer, got {value}")
+    h = horizon if horizon is not None else max(season, 1)
+    test = test_size if test_size is not None else min(max(n // 10, 2 * h), 10 * h)
+    if h > test:
+        raise BenchError(f"--horizon {h} is longer than --test-size {test}")
+    if n < test + MIN_TRAIN_POINTS:
+        chosen = f"--test-size {test}" if test_size is not None else f"the default split (horizon {h}, test size {test})"
+        raise BenchError(f"{source}: the series has {n} points; {chosen} needs at least {test + MIN_TRAIN_POINTS} "
+                         f"(the test span + {MIN_TRAIN_POINTS} to train on): pass a smaller --test-size"
+                         + ("" if horizon is not None or test_size is not None else " and --horizon"))
+    return WalkForward(horizon=h, test_size=test)
+
+
+# --------------------------------------------------------------------------- reading
 
 def load_series(name: str) -> pd.Series:
     return load(get_dataset(name))
 
 
-def load(ds: Dataset) -> pd.Series:
-    frames = [_read_csv(locate_file(ds, f), ds) for f in ds.files]
-    raw = pd.concat(frames) if len(frames) > 1 else frames[0]
-    return regularize(raw, frequency=ds.frequency, calendar=ds.calendar, duplicates=ds.duplicates,
-                      gaps=ds.gaps, source=ds.name).rename(ds.name)
+def load(ds: Dataset, *, warn: bool = True) -> pd.Series:
+    """Read, check and regularize a dataset: a float Series on a regular DatetimeIndex."""
+    raw = read_raw(ds)
+    source = source_of(ds)
+    if warn and ds.origin == "user" and not raw.index.is_monotonic_increasing:
+        at = int(np.argmax(np.diff(raw.index.asi8) < 0))
+        _warn(f"{source}: timestamps are not in time order (first: {_stamp(raw.index[at + 1])} after "
+              f"{_stamp(raw.index[at])}); sorted them")
+    y = regularize(raw, frequency=ds.frequency, calendar=ds.calendar, duplicates=ds.duplicates, gaps=ds.gaps,
+                   source=source, options=USER_OPTIONS if ds.origin == "user" else None)
+    check_not_constant(y, source)
+    return y.rename(ds.name)
 
 
-def _read_csv(path: Path, ds: Dataset) -> pd.Series:
-    usecols = [ds.time_column, ds.value_column]
+def source_of(ds: Dataset) -> str:
+    """How messages name a dataset: a user's file by its path, a catalog entry by its name."""
+    if ds.origin == "user" and len(ds.files) == 1 and ds.files[0].path:
+        return ds.files[0].path
+    return ds.name
+
+
+def check_not_constant(y: pd.Series, source: str) -> None:
+    if len(y) and y.nunique() <= 1:
+        raise BenchError(f"{source}: the series is constant (every value is {y.iloc[0]:g}); "
+                         f"there is nothing to forecast")
+
+
+def read_raw(ds: Dataset) -> pd.Series:
+    """The observations of every file as read: not sorted, duplicates and gaps untouched.
+
+    Missing values (empty cells) become missing timestamps when the dataset has a gap
+    policy; otherwise they are an error, as are values that are not numbers.
+    """
+    frames = [read_table(locate_file(ds, f), ds) for f in ds.files]
+    return pd.concat(frames) if len(frames) > 1 else frames[0]
+
+
+def read_header(path: Path, *, where: str = "") -> list[str]:
+    """The column names of a CSV; errors for a missing, empty, binary or headless file."""
+    sep, encoding = _sniff(path, where)
     try:
-        frame = pd.read_csv(path, usecols=usecols, thousands=ds.thousands)
-    except ValueError as exc:
-        raise BenchError(f"{path}: {exc}") from None
-    times = pd.to_datetime(frame[ds.time_column], format=ds.time_format)
-    values = pd.to_numeric(frame[ds.value_column], errors="coerce")
-    return pd.Series(values.to_numpy(dtype=float), index=pd.DatetimeIndex(times, name="time"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            columns = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding).columns
+    except (ValueError, OSError) as exc:
+        raise BenchError(f"{path}: not a readable CSV file ({_one_line(exc)})") from None
+    return [str(c) for c in columns]
+
+
+def _sniff(path: Path, where: str) -> tuple[str, str]:
+    """(separator, encoding) from the first line; a one-line error for an unusable file."""
+    label = f"{where}: " if where else ""
+    if path.is_dir():
+        raise BenchError(f"{label}{path} is a directory, not a CSV file")
+    if not path.is_file():
+        raise BenchError(f"{label}no file {path}")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise BenchError(f"{label}cannot read {path} ({exc.strerror or exc})") from None
+    if not head.strip():
+        raise BenchError(f"{path}: the file is empty")
+    if b"\x00" in head:
+        raise BenchError(f"{path}: a binary file, not CSV text")
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if len(head) < 1 << 16 or exc.start < len(head) - 4:  # not a character cut by the block end
+            raise BenchError(f"{path}: not UTF-8 text (byte 0x{head[exc.start]:02x} at offset {exc.start}); "
+                             f"save it as UTF-8 CSV") from None
+        text = head[:exc.start].decode("utf-8-sig")
+    first = next(line for line in text.splitlines() if line.strip())
+    counts = {s: first.count(s) for s in _SEPARATORS}
+    sep = "," if counts[","] else max(counts, key=counts.get) if any(counts.values()) else ","
+    return sep, "utf-8-sig"
+
+
+def read_table(path: Path, ds: Dataset) -> pd.Series:
+    """One file's (time, value) pairs as a float Series on a DatetimeIndex named ``time``."""
+    opt = (lambda key: f" ({USER_OPTIONS[key]})") if ds.origin == "user" else (lambda key: "")
+    columns = read_header(path)
+    for key in ("time_column", "value_column"):
+        col = getattr(ds, key)
+        if col not in columns:
+            raise BenchError(f"{path}: no column {col!r}{opt(key)}; the columns are {_listing(columns)}")
+    sep, encoding = _sniff(path, "")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pd.read_csv(path, sep=sep, usecols=[ds.time_column, ds.value_column], dtype=str,
+                                encoding=encoding)
+    except (ValueError, OSError) as exc:   # ParserError and UnicodeDecodeError are ValueErrors
+        raise BenchError(f"{path}: not a readable CSV file ({_one_line(exc)})") from None
+    if frame.empty:
+        raise BenchError(f"{path}: no data rows below the header")
+    lines = np.arange(len(frame)) + 2          # file line of each row: the header is line 1
+
+    text_t = frame[ds.time_column].str.strip()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            times = pd.to_datetime(text_t, format=ds.time_format, errors="coerce")
+    except (ValueError, TypeError) as exc:
+        raise BenchError(f"{path}: column {ds.time_column!r}{opt('time_column')} cannot be read as "
+                         f"timestamps ({_one_line(exc)})") from None
+    bad_t = times.isna().to_numpy()
+    if bad_t.any():
+        i = int(np.argmax(bad_t))
+        what = "is empty" if pd.isna(text_t.iloc[i]) else f"is {text_t.iloc[i]!r}"
+        fmt = f"format {ds.time_format!r}" if ds.time_format else "the format of the first rows"
+        raise BenchError(f"{path}: column {ds.time_column!r}{opt('time_column')} has "
+                         f"{'1 value that is not a timestamp' if bad_t.sum() == 1 else f'{int(bad_t.sum())} values that are not timestamps'} in {fmt} (line {lines[i]} {what})"
+                         + ("; pass --time-format, e.g. %d/%m/%Y" if ds.origin == "user" and not ds.time_format
+                            else ""))
+
+    text_v = frame[ds.value_column]
+    cleaned = text_v.str.replace(ds.thousands, "", regex=False) if ds.thousands else text_v
+    values = pd.to_numeric(cleaned.str.strip(), errors="coerce").to_numpy(dtype=float)
+    missing = (text_v.isna() | (text_v.str.strip() == "")).to_numpy()
+    bad_v = ~np.isfinite(values) & ~missing
+    problems = []
+    if bad_v.any():
+        i = int(np.argmax(bad_v))
+        problems.append(f"{_n(int(bad_v.sum()), 'non-numeric value')} (line {lines[i]} is {text_v.iloc[i]!r})")
+    if missing.any() and (bad_v.any() or ds.gaps == "error"):
+        hint = " ; --fill interpolate|ffill treats them as gaps" if ds.origin == "user" else ""
+        problems.append(f"{_n(int(missing.sum()), 'missing value')} (first on line {lines[int(np.argmax(missing))]})"
+                        + hint.replace(" ;", ";"))
+    if problems:
+        raise BenchError(f"{path}: column {ds.value_column!r}{opt('value_column')} has {' and '.join(problems)}")
+    keep = ~missing
+    return pd.Series(values[keep], index=pd.DatetimeIndex(times[keep], name="time"))
+
+
+def _stamp(t: pd.Timestamp) -> str:
+    return str(t.date()) if t == t.normalize() else str(t)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _listing(columns: list[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(c) for c in columns[:limit])
+    return shown + (f", ... ({len(columns)} in all)" if len(columns) > limit else "")
+
+
+def _steps_seen(index: pd.DatetimeIndex) -> str:
+    idx = pd.DatetimeIndex(index).unique().sort_values()
+    steps = pd.Series(idx[1:] - idx[:-1]).value_counts().head(3)
+    return ", ".join(f"{step} x{count}" for step, count in steps.items()) or "none"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, BenchWarning, stacklevel=3)
 
 
 def regularize(raw: pd.Series, *, frequency: str, calendar: str = "regular",
-               duplicates: str = "error", gaps: str = "error", source: str) -> pd.Series:
+               duplicates: str = "error", gaps: str = "error", source: str,
+               options: Mapping[str, str] | None = None) -> pd.Series:
     """Sort, resolve duplicate timestamps, and put the series on a regular step.
 
     Every repair is an explicit policy; the default for each is an error that says
-    what was found, so nothing is silently invented or dropped.
+    what was found, so nothing is silently invented or dropped. ``options`` names how
+    the user sets each policy (e.g. ``{"gaps": "--fill"}``) for the hint in the error.
     """
-    if raw.isna().any():
-        first = raw.index[raw.isna()][0]
-        raise BenchError(f"{source}: {int(raw.isna().sum())} missing or non-numeric values "
-                         f"(first at {first})")
+    hint = (lambda key, choices: f"; choose {options[key]} {choices}" if options and key in options else "")
+    bad = ~np.isfinite(raw.to_numpy(dtype=float))
+    if bad.any():
+        first = raw.index[bad][0]
+        raise BenchError(f"{source}: {int(bad.sum())} missing or non-numeric values (first at {first})")
+    if len(raw) == 0:
+        raise BenchError(f"{source}: no observations")
     y = raw.sort_index(kind="stable")
     dup = y.index.duplicated(keep=False)
     if dup.any():
         if duplicates == "error":
             shown = ", ".join(str(t) for t in y.index[dup].unique()[:3])
             raise BenchError(f"{source}: {int(y.index.duplicated().sum())} duplicate timestamps "
-                             f"(first: {shown})")
+                             f"(first: {shown}){hint('duplicates', 'mean|sum|last')}")
         y = y.groupby(level=0).agg(duplicates)
     if calendar == "observed":
-        return _on_observed_calendar(y, frequency)
+        return _on_observed_calendar(y, frequency, source)
     full = pd.date_range(y.index[0], y.index[-1], freq=frequency, name="time")
     if not y.index.isin(full).all():
         odd = y.index[~y.index.isin(full)][0]
+        check = f" (check {options['frequency']})" if options and "frequency" in options else ""
         raise BenchError(f"{source}: timestamp {odd} is not on the {frequency!r} grid "
-                         f"starting at {y.index[0]}")
+                         f"starting at {y.index[0]}{check}")
     missing = full.difference(y.index)
     if len(missing):
         if gaps == "error":
+            calendar_hint = (", or --calendar observed for trading days"
+                             if options and frequency in ("B", "C") else "")
             raise BenchError(f"{source}: {len(missing)} missing timestamps at frequency "
-                             f"{frequency!r} (first gap at {missing[0]})")
+                             f"{frequency!r} (first gap at {missing[0]}){hint('gaps', 'interpolate|ffill')}"
+                             f"{calendar_hint}")
         y = y.reindex(full)
         y = y.interpolate(method="linear") if gaps == "interpolate" else y.ffill()
     y.index = full
     return y
 
 
-def _on_observed_calendar(y: pd.Series, frequency: str) -> pd.Series:
+def _on_observed_calendar(y: pd.Series, frequency: str, source: str = "") -> pd.Series:
     weekdays = pd.date_range(y.index[0], y.index[-1], freq=frequency)
     stray = y.index.difference(weekdays)
     if len(stray):
-        raise BenchError(f"observation on a non-trading day {stray[0]}")
+        raise BenchError(f"{source + ': ' if source else ''}observation on a non-trading day {stray[0]}")
     closed = weekdays.difference(y.index)
     freq = pd.offsets.CustomBusinessDay(holidays=list(closed))
     return pd.Series(y.to_numpy(), index=pd.DatetimeIndex(y.index, freq=freq, name="time"))
 
 
+# --------------------------------------------------------------------------- files and downloads
+
 def locate_file(ds: Dataset, f: CatalogFile) -> Path:
+    if f.path is not None:
+        local = Path(f.path)
+        if not local.is_file():
+            raise BenchError(f"dataset {ds.name!r}: no file {local}")
+        if f.sha256:
+            _check_sha256(local, f.sha256, origin=str(local))
+        return local
     data_dir = os.environ.get("BENCH_DATA_DIR")
     if data_dir:
         candidate = Path(data_dir) / ds.name / f.name
@@ -156,6 +572,13 @@ def locate_file(ds: Dataset, f: CatalogFile) -> Path:
         return cached
     download(f.url, cached, f.sha256)
     return cached
+
+
+def make_readable(path: Path) -> None:
+    """Give a file made by mkstemp (mode 0600) the permissions the umask gives new files."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def cache_dir() -> Path:
@@ -185,15 +608,21 @@ def download(url: str, dest: Path, sha256: str) -> None:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
             expected_bytes = resp.headers.get("Content-Length")
             n_bytes = 0
-            for block in iter(lambda: resp.read(1 << 20), b""):
-                out.write(block)
-                n_bytes += len(block)
+            try:
+                for block in iter(lambda: resp.read(1 << 20), b""):
+                    out.write(block)
+                    n_bytes += len(block)
+            except http.client.IncompleteRead as exc:    # some Pythons raise on a short body
+                out.write(exc.partial)
+                n_bytes += len(exc.partial)
         if expected_bytes is not None and n_bytes != int(expected_bytes):
-            raise BenchError(f"{url}: truncated download ({n_bytes} of {expected_bytes} bytes)")
+            raise BenchError(f"{url}: truncated download ({n_bytes} of {expected_bytes} bytes; "
+                             f"expected sha256 {sha256}, got {sha256_of(tmp)})")
         _check_sha256(tmp, sha256, origin=url)
+        make_readable(tmp)
         os.replace(tmp, dest)
-    except (urllib.error.URLError, OSError) as exc:
-        raise BenchError(f"{url}: download failed ({exc})") from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+        raise BenchError(f"{url}: download failed ({_one_line(exc)})") from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -71,7 +71,18 @@ class _Slot:
     def __init__(self, ctx):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
-        self.process.start()
+        # The thread limits must be in the environment the worker starts with: unpickling
+        # its target imports numpy, and OpenBLAS reads them once, at that import.
+        saved = {var: os.environ.get(var) for var in THREAD_VARS}
+        os.environ.update({var: "1" for var in THREAD_VARS})
+        try:
+            self.process.start()
+        finally:
+            for var, value in saved.items():
+                if value is None:
+                    os.environ.pop(var, None)
+                else:
+                    os.environ[var] = value
         child.close()
         self.future: Future | None = None
         self.deadline = float("inf")

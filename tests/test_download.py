@@ -75,3 +75,36 @@ def _with_url(ds, url):
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class _TruncatingHandler(http.server.BaseHTTPRequestHandler):
+    """Announces more bytes than it sends, then closes the connection: a cut download."""
+    body = b"Month,#Passengers\n1949-01,112\n"
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body) + 1000))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_truncated_download_names_url_sizes_and_hashes_and_leaves_no_file(tmp_path):
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TruncatingHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/AirPassengers.csv"
+        dest = tmp_path / "air_passengers" / "AirPassengers.csv"
+        expected = _sha(SHARED_DATA / "air_passengers" / "AirPassengers.csv")
+        with pytest.raises(BenchError) as info:
+            data.download(url, dest, expected)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    message = str(info.value)
+    n = len(_TruncatingHandler.body)
+    assert url in message and "truncated" in message and f"{n} of {n + 1000} bytes" in message
+    assert expected in message and hashlib.sha256(_TruncatingHandler.body).hexdigest() in message
+    assert list(dest.parent.iterdir()) == []

@@ -142,9 +142,23 @@ def test_worker_limits_itself_to_one_thread():
         threads = pool.submit(_thread_settings).result(timeout=120)
     finally:
         pool.shutdown()
-    assert threads == {"OMP_NUM_THREADS": "1", "torch": 1}
+    assert threads == {"OMP_NUM_THREADS": "1", "torch": 1, "openblas": 1}
 
 
 def _thread_settings():
+    import numpy  # noqa: F401  (loads OpenBLAS, which must already see the limit)
     import torch
-    return {"OMP_NUM_THREADS": os.environ["OMP_NUM_THREADS"], "torch": torch.get_num_threads()}
+    return {"OMP_NUM_THREADS": os.environ["OMP_NUM_THREADS"], "torch": torch.get_num_threads(),
+            "openblas": _openblas_threads()}
+
+
+def _openblas_threads():
+    import ctypes
+    import glob
+    import numpy
+    libs = glob.glob(os.path.join(os.path.dirname(numpy.__file__), "..", "numpy.libs", "libscipy_openblas*.so*"))
+    lib = ctypes.CDLL(libs[0])
+    for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_", "openblas_get_num_threads"):
+        if hasattr(lib, name):
+            return getattr(lib, name)()
+    raise AssertionError("OpenBLAS thread query not found")

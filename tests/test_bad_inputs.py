@@ -1,0 +1,264 @@
+"""A catalogue of bad inputs: files, suites and command lines, each refused the same way.
+
+Every case runs ``python -m bench`` in a subprocess, in a folder of its own that holds
+a result store from an earlier run, a download cache, a user catalog and the working
+directory. Each must exit with code 2 and print exactly one line, ``error: ...``, that
+names the problem and the file or option, with no traceback; nothing in its folder may
+change (store, cache, user catalog, plots, working directory).
+
+The cases run in parallel subprocesses (a module fixture) so the catalogue stays fast.
+"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import api
+from tests.conftest import REPO, SHARED_DATA
+
+pytestmark = pytest.mark.slow          # ~50 subprocesses; each case takes a second or two
+
+AIR = SHARED_DATA / "air_passengers" / "AirPassengers.csv"
+AIR_SHA = "5f8b316b84545d9cfb05612298df8415ce4c44421c7012d109465564b07ebc06"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: tuple[str, ...]          # {files} and {case} are replaced by the shared and the case folder
+    needles: tuple[str, ...]       # what the one line must say: the problem, and the file or option
+    env: dict = field(default_factory=dict, hash=False)
+
+
+def run(*args, needles, env=None, id):
+    """A `run` that would write into the case's store if it got that far."""
+    return Case(id, ("run", *args, "--out", "{case}/store", "--workers", "0"), tuple(needles), env or {})
+
+
+def desc(*args, needles, id):
+    return Case(id, ("describe", *args, "--out", "{case}/plots"), tuple(needles))
+
+
+CASES = [
+    # --- files given with --csv ---------------------------------------------------------------
+    run("--csv", "{files}/nope.csv", id="missing-file", needles=["--csv: no file", "nope.csv"]),
+    run("--csv", "{files}", id="a-directory", needles=["--csv:", "is a directory"]),
+    run("--csv", "{files}/empty.csv", id="empty-file", needles=["empty.csv: the file is empty"]),
+    run("--csv", "{files}/header_only.csv", id="header-only", needles=["header_only.csv: no data rows"]),
+    run("--csv", "{files}/binary.csv", id="binary-file", needles=["binary.csv: a binary file, not CSV text"]),
+    run("--csv", "{files}/latin1.csv", id="not-utf8", needles=["latin1.csv: not UTF-8 text (byte 0xe9"]),
+    run("--csv", "{files}/air.csv", "--value-col", "Passengers", id="wrong-value-column",
+        needles=["--value-col:", "air.csv has no column 'Passengers'", "'Month', '#Passengers'"]),
+    run("--csv", "{files}/air.csv", "--time-col", "Date", id="wrong-time-column",
+        needles=["--time-col:", "air.csv has no column 'Date'", "'Month', '#Passengers'"]),
+    run("--csv", "{files}/three_columns.csv", id="value-column-ambiguous",
+        needles=["--value-col is required", "three_columns.csv has columns 'date', 'a', 'b'"]),
+    run("--csv", "{files}/bad_date.csv", id="unparseable-date",
+        needles=["bad_date.csv: column 'Month' (--time-col) has 1 value that is not a timestamp", "line 8",
+                 "'31/02/1949'"]),
+    run("--csv", "{files}/non_numeric.csv", id="non-numeric-value",
+        needles=["non_numeric.csv: column '#Passengers' (--value-col) has 1 non-numeric value (line 6 is 'n/a?')"]),
+    run("--csv", "{files}/infinite.csv", id="infinite-value",
+        needles=["infinite.csv:", "non-numeric value (line 4 is 'inf')"]),
+    run("--csv", "{files}/empty_value.csv", id="missing-value",
+        needles=["empty_value.csv:", "1 missing value (first on line 6)", "--fill interpolate|ffill"]),
+    run("--csv", "{files}/fewer_fields.csv", id="row-with-too-few-fields",
+        needles=["fewer_fields.csv:", "1 missing value (first on line 3)"]),
+    run("--csv", "{files}/duplicates.csv", id="duplicate-timestamps",
+        needles=["duplicates.csv: 2 duplicate timestamps (first: 1949-06-01", "--duplicates mean|sum|last"]),
+    run("--csv", "{files}/gaps.csv", id="missing-timestamps",
+        needles=["gaps.csv: 2 missing timestamps at frequency 'MS' (first gap at 1949-11-01",
+                 "--fill interpolate|ffill"]),
+    run("--csv", "{files}/constant.csv", id="constant-series",
+        needles=["constant.csv: the series is constant (every value is 42)"]),
+    run("--csv", "{files}/short.csv", id="too-short-for-the-default-split",
+        needles=["short.csv: the series has 20 points", "needs at least 26", "--test-size"]),
+    run("--csv", "{files}/air.csv", "--test-size", "200", id="too-short-for-test-size",
+        needles=["air.csv: the series has 144 points; --test-size 200 needs at least 202"]),
+    run("--csv", "{files}/air.csv", "--horizon", "30", "--test-size", "24", id="horizon-longer-than-test",
+        needles=["--horizon 30 is longer than --test-size 24"]),
+    run("--csv", "{files}/air.csv", "--horizon", "0", id="zero-horizon",
+        needles=["--horizon must be a positive integer, got 0"]),
+    run("--csv", "{files}/air.csv", "--season", "0", id="zero-season",
+        needles=["--season must be a positive integer, got 0"]),
+    run("--csv", "{files}/air.csv", "--season", "twelve", id="season-not-an-integer",
+        needles=["argument --season: invalid int value: 'twelve'"]),
+    run("--csv", "{files}/air.csv", "--freq", "fortnightly", id="unknown-frequency",
+        needles=["--freq: unknown frequency 'fortnightly'"]),
+    run("--csv", "{files}/air.csv", "--freq", "M", id="retired-frequency-alias",
+        needles=["--freq: unknown frequency 'M' (use ME (month end) or MS (month start))"]),
+    run("--csv", "{files}/irregular.csv", id="frequency-not-inferable",
+        needles=["--freq: cannot infer a regular frequency from the timestamps of", "irregular.csv"]),
+    run("--csv", "{files}/air.csv", "--freq", "W-SUN", id="timestamps-off-the-frequency-grid",
+        needles=["air.csv: timestamp", "is not on the 'W-SUN' grid", "(check --freq)"]),
+    run("--csv", "{files}/air.csv", "--duplicates", "median", id="unknown-duplicates-policy",
+        needles=["argument --duplicates: invalid choice: 'median'"]),
+    run("--csv", "{files}/air.csv", "--name", "../escape", id="unusable-name",
+        needles=["--name: '../escape' is not a usable dataset name"]),
+    run("--csv", "{files}/air.csv", "--name", "air_passengers", id="name-of-a-catalog-dataset",
+        needles=["--name: 'air_passengers' is a dataset of the project catalog"]),
+    run("--csv", "{files}/air_passengers.csv", id="file-name-of-a-catalog-dataset",
+        needles=["the name 'air_passengers' taken from the file name; pass --name"]),
+    run("--csv", "{files}/air.csv", "-m", "nope", id="unknown-model-with-csv",
+        needles=["--model: nope not in suite 'default'"]),
+    run("--all", "--time-col", "Month", id="csv-option-without-csv", needles=["--time-col needs --csv FILE"]),
+    run("--suite", "{files}/names_my_series.toml", "--csv", "{files}/air.csv", "--name", "my_series",
+        id="csv-name-already-in-the-suite",
+        needles=["--name: suite 'names_my_series' already has a dataset 'my_series'"]),
+    # --- suites ---------------------------------------------------------------------------------
+    run("--suite", "{files}/not_toml.toml", id="suite-not-toml", needles=["not_toml.toml: not valid TOML"]),
+    run("--suite", "{files}/unknown_dataset.toml", id="suite-unknown-dataset",
+        needles=["unknown dataset 'air_pasengers'"]),
+    run("--suite", "{files}/unknown_model.toml", id="suite-unknown-model",
+        needles=["unknown_model.toml: unknown model 'prophett'"]),
+    run("--suite", "{files}/bad_split.toml", id="suite-impossible-split",
+        needles=["bad_split.toml: dataset 'air_passengers': split horizon (50) is longer than test_size (36)"]),
+    run("--suite", "{files}/unknown_key.toml", id="suite-unknown-key",
+        needles=["unknown_key.toml: unknown suite key(s) sedes"]),
+    run("--suite", "{files}/names_vanished.toml", id="suite-user-dataset-file-vanished",
+        needles=["dataset 'vanished': no file", "vanished.csv"]),
+    run("--suite", "{files}/names_broken.toml", id="suite-user-dataset-entry-broken",
+        needles=["broken.toml: invalid catalog entry"]),
+    # --- catalog data ---------------------------------------------------------------------------
+    run("--all", "-d", "air_passengers", "-m", "naive", id="catalog-file-with-the-wrong-hash",
+        env={"BENCH_DATA_DIR": "{files}/tampered_data"},
+        needles=["AirPassengers.csv: sha256 mismatch (expected " + AIR_SHA, ", got "]),
+    # --- describe -------------------------------------------------------------------------------
+    desc(id="describe-nothing", needles=["describe: name a dataset (NAME) or a file (--csv FILE)"]),
+    desc("air_passengers", "--csv", "{files}/air.csv", id="describe-both",
+         needles=["describe: name a dataset (NAME) or a file (--csv FILE), not both"]),
+    desc("air_pasengers", id="describe-unknown-dataset", needles=["unknown dataset 'air_pasengers'"]),
+    desc("--csv", "{files}/empty.csv", id="describe-empty-file", needles=["empty.csv: the file is empty"]),
+    desc("--csv", "{files}/constant.csv", id="describe-constant-series", needles=["constant.csv:", "constant"]),
+    desc("air_passengers", "--last", "5", id="describe-last-too-small", needles=["--last must be at least 20"]),
+    desc("--csv", "{files}/air.csv", "--horizon", "12", id="describe-has-no-split-options",
+         needles=["unrecognized arguments: --horizon"]),
+]
+
+
+def make_files(root: Path) -> None:
+    header, *rows = AIR.read_text().splitlines()
+
+    def csv(name, body_rows, head=header):
+        (root / name).write_text("\n".join([head, *body_rows]) + "\n")
+
+    csv("air.csv", rows)
+    csv("air_passengers.csv", rows)
+    (root / "empty.csv").write_text("")
+    (root / "header_only.csv").write_text(header + "\n")
+    (root / "binary.csv").write_bytes(bytes(range(256)) * 8)
+    (root / "latin1.csv").write_bytes("mois;valeur\n2020-01;1\n2020-02;2\n2020-03;3\n2020-04;4\n2020-05;é\n"
+                                      .encode("latin-1"))
+    (root / "three_columns.csv").write_text("date,a,b\n" + "".join(f"2020-01-{d:02d},{d},{2 * d}\n"
+                                                                   for d in range(1, 29)))
+    csv("bad_date.csv", rows[:6] + ["31/02/1949,120"] + rows[7:])
+    csv("non_numeric.csv", rows[:4] + ["1949-05,n/a?"] + rows[5:])
+    csv("infinite.csv", rows[:2] + ["1949-03,inf"] + rows[3:])
+    csv("empty_value.csv", rows[:4] + ["1949-05,"] + rows[5:])
+    csv("fewer_fields.csv", rows[:1] + ["1949-02"] + rows[2:])
+    csv("duplicates.csv", rows[:6] + [rows[5].replace(",135", ",200")] + rows[6:8] + [rows[7]] + rows[8:])
+    csv("gaps.csv", rows[:10] + rows[12:])
+    (root / "constant.csv").write_text("day,value\n" + "".join(f"2021-03-{d:02d},42\n" for d in range(1, 31)))
+    csv("short.csv", rows[:20])
+    stamps = np.datetime64("2021-01-01T00:00") + np.cumsum([1, 2, 3, 5, 7, 11, 13, 17] * 4).astype("timedelta64[h]")
+    (root / "irregular.csv").write_text("time,v\n" + "".join(f"{t},{i}\n" for i, t in enumerate(stamps)))
+    suites = {
+        "not_toml.toml": "name = 'x\n[[datasets]\n",
+        "unknown_dataset.toml": '[[datasets]]\nname = "air_pasengers"\n[[models]]\nname = "naive"\n',
+        "unknown_model.toml": '[[datasets]]\nname = "air_passengers"\n[[models]]\nname = "prophett"\n',
+        "bad_split.toml": '[[datasets]]\nname = "air_passengers"\nhorizon = 50\n[[models]]\nname = "naive"\n',
+        "unknown_key.toml": 'sedes = 3\n[[datasets]]\nname = "air_passengers"\n[[models]]\nname = "naive"\n',
+        "names_vanished.toml": '[[datasets]]\nname = "vanished"\n[[models]]\nname = "naive"\n',
+        "names_broken.toml": '[[datasets]]\nname = "broken"\n[[models]]\nname = "naive"\n',
+        "names_my_series.toml": '[[datasets]]\nname = "my_series"\n[[models]]\nname = "naive"\n',
+    }
+    for name, text in suites.items():
+        (root / name).write_text(text)
+    tampered = root / "tampered_data" / "air_passengers"
+    tampered.mkdir(parents=True)
+    (tampered / "AirPassengers.csv").write_text(AIR.read_text().replace("1949-01,112", "1949-01,113"))
+
+
+def make_user_catalog(folder: Path, files: Path) -> None:
+    folder.mkdir(parents=True)
+    entry = ('name = "{name}"\ndescription = "d"\nunit = ""\nfrequency = "MS"\nseason_length = 12\n'
+             'time_column = "Month"\nvalue_column = "#Passengers"\n[[files]]\nname = "{file}"\npath = "{path}"\n'
+             '[split]\nhorizon = 12\ntest_size = 24\n')
+    (folder / "my_series.toml").write_text(entry.format(name="my_series", file="air.csv", path=files / "air.csv"))
+    (folder / "vanished.toml").write_text(entry.format(name="vanished", file="vanished.csv",
+                                                       path=files / "vanished.csv"))
+    (folder / "broken.toml").write_text(entry.format(name="broken", file="air.csv", path=files / "air.csv")
+                                        .replace("test_size = 24", "test_size = 'many'"))
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file and folder under ``folder`` with the hash of its bytes."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad_inputs")
+    files = root / "files"
+    files.mkdir()
+    make_files(files)
+    template = root / "template"
+    # A store holding a real earlier run, which no refused command may touch.
+    api.run("default", datasets=["air_passengers"], models=["naive"], out=template / "store", workers=0)
+    (template / "cache" / "air_passengers").mkdir(parents=True)
+    shutil.copy(AIR, template / "cache" / "air_passengers" / "AirPassengers.csv")
+    make_user_catalog(template / "ucat", files)
+    (template / "cwd").mkdir()
+    (root / "home").mkdir()
+    return root
+
+
+def run_case(case: Case, root: Path) -> tuple[subprocess.CompletedProcess, dict, dict]:
+    folder = root / "cases" / case.id
+    shutil.copytree(root / "template", folder)
+    fill = lambda s: s.replace("{files}", str(root / "files")).replace("{case}", str(folder))
+    env = {**os.environ, "BENCH_USER_CATALOG": str(folder / "ucat"), "BENCH_CACHE_DIR": str(folder / "cache"),
+           "HOME": str(root / "home"), "PYTHONPATH": str(REPO),
+           **{k: fill(v) for k, v in case.env.items()}}
+    before = snapshot(folder)
+    done = subprocess.run([sys.executable, "-m", "bench", *map(fill, case.args)], cwd=folder / "cwd", env=env,
+                          capture_output=True, text=True, timeout=300)
+    return done, before, snapshot(folder)
+
+
+@pytest.fixture(scope="module")
+def outcomes(request, workspace):
+    """Run every selected case at once, a few subprocesses at a time."""
+    selected = [item.callspec.params["case"] for item in request.session.items
+                if item.module.__name__ == __name__ and hasattr(item, "callspec") and "case" in item.callspec.params]
+    files_before = snapshot(workspace / "files")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(zip((c.id for c in selected), pool.map(lambda c: run_case(c, workspace), selected)))
+    results["__files_unchanged__"] = snapshot(workspace / "files") == files_before
+    return results
+
+
+def test_the_catalogue_is_large_and_each_case_is_distinct():
+    assert len(CASES) >= 20
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_a_bad_input_exits_2_with_one_line_naming_it_and_changes_nothing(case, outcomes):
+    done, before, after = outcomes[case.id]
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    for needle in case.needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+    assert after == before, "the store, cache, user catalog or working directory changed"
+    assert outcomes["__files_unchanged__"]

@@ -1,0 +1,174 @@
+"""A user's own CSV: read, checked and regularized by the same code as the catalog, runnable and registrable."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import api, data
+from bench.errors import BenchError, BenchWarning
+from tests.conftest import REPO, SHARED_DATA
+
+AIR = SHARED_DATA / "air_passengers" / "AirPassengers.csv"
+
+
+@pytest.fixture(autouse=True)
+def _private_user_catalog(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("BENCH_USER_CATALOG", str(tmp_path_factory.mktemp("user_catalog")))
+
+
+def air_rows():
+    header, *rows = AIR.read_text().splitlines()
+    return header, rows
+
+
+def write(path, header, rows):
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_the_catalog_file_read_as_a_user_csv_is_the_catalog_series(tmp_path):
+    ds = data.user_dataset(AIR)
+    assert (ds.time_column, ds.value_column) == ("Month", "#Passengers")      # defaults: first + the other
+    assert (ds.frequency, ds.season_length, ds.origin) == ("MS", 12, "user")
+    assert (ds.split.horizon, ds.split.test_size) == (12, 24)
+    y = data.load(ds)
+    catalog = data.load_series("air_passengers")
+    np.testing.assert_array_equal(y.to_numpy(), catalog.to_numpy())
+    assert y.index.equals(catalog.index) and y.index.freqstr == "MS"
+
+
+def test_rows_out_of_time_order_are_sorted_with_one_warning(tmp_path):
+    header, rows = air_rows()
+    rng = np.random.default_rng(0)
+    shuffled = write(tmp_path / "shuffled.csv", header, list(rng.permutation(rows)))
+    ds = data.user_dataset(shuffled)
+    with pytest.warns(BenchWarning, match=r"shuffled.csv: timestamps are not in time order .*sorted them"):
+        y = data.load(ds)
+    np.testing.assert_array_equal(y.to_numpy(), data.load_series("air_passengers").to_numpy())
+
+
+def test_frequency_is_inferred_through_gaps_duplicates_disorder_and_holidays():
+    energy = data.read_raw(data.get_dataset("energy_aep_hourly"))        # unsorted, 4 duplicates, 27 gaps
+    assert data.infer_frequency(energy.index) == "h"
+    google = data.read_raw(data.get_dataset("google_stock"))             # trading days, holidays absent
+    assert data.infer_frequency(google.index) == "B"
+    sun = data.read_raw(data.get_dataset("sunspots_monthly"))
+    assert data.infer_frequency(sun.index) == "ME"
+    air = data.read_raw(data.get_dataset("air_passengers")).index
+    assert data.infer_frequency(air.delete([10, 11, 50])) == "MS"
+    weekly = pd.date_range("2020-01-05", periods=40, freq="W-SUN").delete([3, 17])
+    assert data.infer_frequency(weekly) == "W-SUN"
+    daily = pd.date_range("2020-01-01", periods=60, freq="D").delete([5, 6, 30])
+    assert data.infer_frequency(daily) == "D"
+    assert data.infer_frequency(pd.DatetimeIndex(["2020-01-01", "2020-01-02 07:00", "2020-01-05 01:00",
+                                                  "2020-01-05 02:13"])) is None
+
+
+def test_duplicates_are_an_error_naming_them_and_the_option_unless_a_policy_is_chosen(tmp_path):
+    header, rows = air_rows()
+    path = write(tmp_path / "dup.csv", header, rows + ["1949-06,200", "1949-08,100"])
+    with pytest.raises(BenchError, match=r"dup.csv: 2 duplicate timestamps \(first: 1949-06-01.*1949-08-01.*\); "
+                                         r"choose --duplicates mean\|sum\|last"):
+        data.user_dataset(path)
+    with pytest.warns(BenchWarning, match="not in time order"):      # the repeats are at the end
+        y = data.load(data.user_dataset(path, duplicates="mean"))
+        last = data.load(data.user_dataset(path, duplicates="last"))
+    assert y["1949-06-01"] == (135 + 200) / 2 and len(y) == 144
+    assert last["1949-08-01"] == 100
+
+
+def test_gaps_and_empty_values_are_errors_unless_filled(tmp_path):
+    header, rows = air_rows()
+    gappy = write(tmp_path / "gappy.csv", header, rows[:10] + rows[12:])
+    with pytest.raises(BenchError, match=r"gappy.csv: 2 missing timestamps at frequency 'MS' \(first gap at "
+                                         r"1949-11-01.*choose --fill interpolate\|ffill"):
+        data.user_dataset(gappy)
+    y = data.load(data.user_dataset(gappy, fill="interpolate"))
+    assert len(y) == 144 and y["1949-11-01"] == pytest.approx(119 + (115 - 119) / 3)
+    assert data.load(data.user_dataset(gappy, fill="ffill"))["1949-12-01"] == 119
+    blank = rows[:]
+    blank[4] = "1949-05,"
+    empty = write(tmp_path / "empty_value.csv", header, blank)
+    with pytest.raises(BenchError, match=r"empty_value.csv: column '#Passengers' \(--value-col\) has 1 missing "
+                                         r"value \(first on line 6\); --fill"):
+        data.user_dataset(empty)
+    assert data.load(data.user_dataset(empty, fill="interpolate"))["1949-05-01"] == pytest.approx((129 + 135) / 2)
+
+
+def test_trading_days_absent_from_the_file_become_holidays_with_the_observed_calendar(tmp_path):
+    raw = pd.read_csv(SHARED_DATA / "google_stock" / "Google_Stock_Price_Train.csv", thousands=",")
+    path = tmp_path / "goog.csv"
+    raw[["Date", "Open"]].to_csv(path, index=False)
+    with pytest.raises(BenchError, match=r"missing timestamps at frequency 'B'.*--calendar observed"):
+        data.user_dataset(path, time_format="%m/%d/%Y")
+    y = data.load(data.user_dataset(path, time_format="%m/%d/%Y", calendar="observed"))
+    catalog = data.load_series("google_stock").iloc[:-20]
+    np.testing.assert_array_equal(y.to_numpy(), catalog.to_numpy())
+    assert pd.Timestamp("2016-12-26") not in y.index
+
+
+def test_semicolons_a_byte_order_mark_and_a_day_first_format_are_read(tmp_path):
+    path = tmp_path / "ventes.csv"
+    lines = ["date;ventes"] + [f"{d:%d/%m/%Y};{10 + i % 7}" for i, d in
+                               enumerate(pd.date_range("2021-01-01", periods=60, freq="D"))]
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8-sig"))
+    ds = data.user_dataset(path, time_format="%d/%m/%Y")
+    y = data.load(ds)
+    assert ds.value_column == "ventes" and ds.frequency == "D" and ds.season_length == 7
+    assert y.index[0] == pd.Timestamp("2021-01-01") and y.index[12] == pd.Timestamp("2021-01-13")
+
+
+def test_default_season_and_split_follow_the_frequency_and_length():
+    assert [data.default_season(f) for f in ("MS", "ME", "QS", "W-SUN", "D", "B", "h", "15min", "YS", "2D")] == \
+           [12, 12, 4, 52, 7, 5, 24, 96, 1, 1]
+    split = data.default_split(144, 12)
+    assert (split.horizon, split.test_size, split.step, split.refit_every) == (12, 24, 1, 1)
+    assert data.default_split(121296, 24).test_size == 240          # at most ten horizons
+    assert data.default_split(500, 5).test_size == 50                # 10% of the series
+    assert data.default_split(500, 1).test_size == 10
+    assert data.default_split(144, 12, horizon=6, test_size=36).test_size == 36
+    with pytest.raises(BenchError, match=r"has 20 points; the default split \(horizon 12, test size 24\) needs "
+                                         r"at least 26"):
+        data.default_split(20, 12, source="x.csv")
+    with pytest.raises(BenchError, match="--horizon 30 is longer than --test-size 24"):
+        data.default_split(144, 12, horizon=30, test_size=24)
+
+
+def test_a_registered_series_round_trips_and_a_suite_can_name_it(tmp_path, monkeypatch):
+    ds = data.user_dataset(AIR, name="my_air", horizon=12, test_size=36)
+    path = data.register_user_dataset(ds)
+    assert path == data.user_catalog_dir() / "my_air.toml" and path.stat().st_mode & 0o044
+    again = data.get_dataset("my_air")
+    assert again == ds
+    assert "my_air" in data.user_catalog_names() and "my_air" not in data.catalog_names()
+    suite = tmp_path / "mine.toml"
+    suite.write_text('name = "mine"\n[[datasets]]\nname = "my_air"\n[[models]]\nname = "naive"\n')
+    res = api.run(str(suite), out=tmp_path / "out", workers=0)
+    assert list(res.cells["dataset"]) == ["my_air"] and list(res.cells["status"]) == ["ok"]
+
+
+def test_the_user_catalog_lives_under_the_config_home_unless_moved(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCH_USER_CATALOG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert data.user_catalog_dir() == tmp_path / "bench" / "catalog"
+
+
+def test_run_csv_scores_the_air_passengers_file_exactly_like_the_catalog_dataset(tmp_path):
+    out = tmp_path / "out"
+    env = {**os.environ}
+    done = subprocess.run([sys.executable, "-m", "bench", "run", "--csv", str(AIR), "--name", "air_copy",
+                           "--horizon", "12", "--test-size", "36", "-d", "air_passengers", "-m", "naive",
+                           "-m", "seasonal_naive", "--workers", "0", "--out", str(out)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    assert "registered your series as 'air_copy'" in done.stderr
+    registered = data.get_dataset("air_copy")
+    assert registered.files[0].path == str(AIR) and registered.split.test_size == 36
+    res = api.load(out)
+    mae = res.cells.pivot(index="label", columns="dataset", values="mae")
+    np.testing.assert_allclose(mae["air_copy"], mae["air_passengers"])
+    assert f"+ dataset 'air_copy': {AIR} (sha256 {data.sha256_of(AIR)})" in res.run["suite_source"]
