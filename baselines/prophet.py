@@ -1,0 +1,196 @@
+"""Prophet: a piecewise-linear trend plus Fourier seasonalities, fitted by MAP in Stan.
+
+Seasonalities come from the series' spacing, fixed at ``fit`` so a warm start always
+finds the same parameter shapes:
+
+- monthly (or coarser) data: yearly only;
+- daily and trading-day data: weekly, plus yearly when the history spans two years
+  (730 days or more, Prophet's own threshold);
+- hourly data: daily and weekly, plus yearly when the history spans two years
+  (energy's sliding window of 17520 hours is one hour short of it: no yearly term).
+
+(Prophet's own "auto" rules come to nearly the same, but decide again at every fit
+and log each decision.) ``yearly``, ``weekly`` and ``daily`` override the choice with
+True/False; ``"auto"`` keeps it.
+
+Other hyperparameters are Prophet's own: ``changepoint_prior_scale`` (trend
+flexibility), ``changepoint_range`` (the share of the history where the trend may
+change; Prophet's 0.8 leaves the last fifth rigid, months on a two-year hourly
+window), ``seasonality_prior_scale``, ``seasonality_mode`` ("additive" or
+"multiplicative"), ``n_changepoints``.
+
+``fit_last`` fits on the last ``fit_last`` observations only (``None``: all), and
+``update`` keeps that window sliding. Prophet's trend may only change within the
+first ``changepoint_range`` of its history and its seasonal shapes are fixed over
+all of it, so for day-ahead forecasts of hourly load a few recent weeks serve it
+better than two years, and fit in a fraction of the time.
+
+``update`` refits on the longer history, warm-started from the previous fit's
+parameters (``fit(df, init=...)``, Prophet's documented warm start), so L-BFGS begins
+next to the optimum. Prophet has no cheaper way to take in new observations: its
+forecast is a function of time alone, and without a refit new points would change
+nothing. ``refit_on_update=False`` accepts that, for suites that want Prophet's
+fit-once cost (the forecast then ignores everything after the last fit).
+
+Quiet: cmdstanpy's and Prophet's loggers are raised to CRITICAL and warnings are
+ignored while Prophet is imported, fitted and asked to predict, then restored.
+``predict`` skips the uncertainty simulation (``uncertainty_samples=0``), which also
+makes it deterministic; Stan's optimiser gets ``seed``.
+
+``n_params``: the fitted scalars - growth rate k, offset m, one rate change (delta)
+per changepoint, one coefficient (beta) per seasonal Fourier term, and sigma_obs.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from bench.forecaster import ModelSkipped, future_index
+
+_LOGGERS = ("prophet", "prophet.plot", "cmdstanpy")
+_AUTO = "auto"
+
+
+class ProphetModel:
+    def __init__(self, *, season_length: int = 1, seed: int = 0,
+                 changepoint_prior_scale: float = 0.05, changepoint_range: float = 0.8,
+                 seasonality_prior_scale: float = 10.0,
+                 seasonality_mode: str = "additive", n_changepoints: int = 25,
+                 yearly: bool | str = _AUTO, weekly: bool | str = _AUTO,
+                 daily: bool | str = _AUTO, fit_last: int | None = None,
+                 refit_on_update: bool = True):
+        self.season_length = season_length
+        self.seed = seed
+        self.changepoint_prior_scale = changepoint_prior_scale
+        self.changepoint_range = changepoint_range
+        self.seasonality_prior_scale = seasonality_prior_scale
+        self.seasonality_mode = seasonality_mode
+        self.n_changepoints = n_changepoints
+        self.yearly = yearly
+        self.weekly = weekly
+        self.daily = daily
+        self.fit_last = fit_last
+        self.refit_on_update = refit_on_update
+
+    def fit(self, y: pd.Series) -> ProphetModel:
+        if self.seasonality_mode not in ("additive", "multiplicative"):
+            raise ValueError(f"seasonality_mode must be 'additive' or 'multiplicative', "
+                             f"got {self.seasonality_mode!r}")
+        for name in ("yearly", "weekly", "daily"):
+            if getattr(self, name) not in (True, False, _AUTO):
+                raise ValueError(f"{name} must be True, False or 'auto', "
+                                 f"got {getattr(self, name)!r}")
+        if not isinstance(y.index, pd.DatetimeIndex) or y.index.freq is None:
+            raise ValueError("Prophet needs a DatetimeIndex with a frequency")
+        if self.fit_last is not None and self.fit_last < 3:
+            raise ValueError(f"fit_last must be None or >= 3, got {self.fit_last}")
+        if self.fit_last is not None:
+            y = y.iloc[-self.fit_last:]
+        if len(y) < 3:
+            raise ModelSkipped(f"Prophet needs at least 3 observations, got {len(y)}")
+        self.seasonalities_ = self._choose_seasonalities(y.index)
+        self.history_ = pd.DataFrame({"ds": y.index.tz_localize(None),
+                                      "y": np.asarray(y, dtype=float)})
+        self.freq_ = y.index.freq
+        self.last_time_ = y.index[-1]
+        self.model_ = self._fit(init=None)
+        return self
+
+    def update(self, y_new: pd.Series) -> ProphetModel:
+        if not len(y_new):
+            return self
+        new = pd.DataFrame({"ds": y_new.index.tz_localize(None),
+                            "y": np.asarray(y_new, dtype=float)})
+        self.history_ = pd.concat([self.history_, new], ignore_index=True)
+        if self.fit_last is not None:
+            self.history_ = self.history_.iloc[-self.fit_last:].reset_index(drop=True)
+        self.last_time_ = y_new.index[-1]
+        if self.refit_on_update:
+            self.model_ = self._fit(init=_warm_start(self.model_))
+        return self
+
+    def predict(self, horizon: int) -> np.ndarray:
+        times = future_index(pd.DatetimeIndex([self.last_time_], freq=self.freq_), horizon)
+        with _quiet():
+            forecast = self.model_.predict(pd.DataFrame({"ds": times.tz_localize(None)}))
+        return forecast["yhat"].to_numpy(dtype=float)
+
+    def n_params(self) -> int:
+        p = self.model_.params
+        return 3 + int(np.size(p["delta"])) + int(np.size(p["beta"]))  # k, m, sigma_obs
+
+    # -- internals -------------------------------------------------------------------
+
+    def _choose_seasonalities(self, index: pd.DatetimeIndex) -> dict[str, bool]:
+        step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(days=30)
+        two_years = index[-1] - index[0] >= pd.Timedelta(days=730)
+        chosen = {
+            "yearly": two_years or step >= pd.Timedelta(days=28),
+            "weekly": step < pd.Timedelta(days=7),
+            "daily": step < pd.Timedelta(days=1),
+        }
+        for name in chosen:
+            if getattr(self, name) != _AUTO:
+                chosen[name] = bool(getattr(self, name))
+        return chosen
+
+    def _fit(self, init: dict | None):
+        with _quiet():
+            from prophet import Prophet
+
+            model = Prophet(
+                growth="linear",
+                changepoint_prior_scale=self.changepoint_prior_scale,
+                changepoint_range=self.changepoint_range,
+                seasonality_prior_scale=self.seasonality_prior_scale,
+                seasonality_mode=self.seasonality_mode,
+                n_changepoints=min(self.n_changepoints, max(0, len(self.history_) - 2)),
+                yearly_seasonality=self.seasonalities_["yearly"],
+                weekly_seasonality=self.seasonalities_["weekly"],
+                daily_seasonality=self.seasonalities_["daily"],
+                uncertainty_samples=0,
+            )
+            kwargs = {"seed": self.seed}
+            if init is not None:
+                kwargs["init"] = init
+            return model.fit(self.history_, **kwargs)
+
+
+def _warm_start(model) -> dict:
+    """The previous MAP estimate as Stan's starting point (Prophet docs, 'Updating fitted models')."""
+    p = model.params
+    init = {name: float(p[name][0][0]) for name in ("k", "m", "sigma_obs")}
+    init.update({name: np.asarray(p[name][0], dtype=float) for name in ("delta", "beta")})
+    return init
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence Prophet and cmdstanpy for the duration, then restore their levels.
+
+    The first import of prophet logs an ERROR when plotly is missing, and cmdstanpy
+    sets its logger to DEBUG with its own handler the first time it logs; both are
+    triggered inside, then the levels are set again.
+    """
+    loggers = [logging.getLogger(name) for name in _LOGGERS]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            # Prophet 1.5 calls pandas APIs that pandas 3 deprecates, on every predict.
+            warnings.simplefilter("ignore")
+            import prophet  # noqa: F401  (a no-op once imported)
+            from cmdstanpy.utils import get_logger
+
+            get_logger()
+            for lg in loggers:
+                lg.setLevel(logging.CRITICAL)
+            yield
+    finally:
+        for lg, level in zip(loggers, before):
+            lg.setLevel(level)
