@@ -43,7 +43,7 @@ def _torch_workload() -> float:
 def calibration_s() -> float:
     """Median wall seconds of the workload over a few repeats (after one warm-up)."""
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401  (only: is it installed?)
         workloads = (_numpy_workload, _torch_workload)
     except ImportError:
         workloads = (_numpy_workload,)

@@ -135,7 +135,7 @@ def cmd_run(args) -> int:
         print(f"registered your series as {user.name!r} in {data.user_catalog_dir() / (user.name + '.toml')}; "
               f"suites can name it: [[datasets]] name = \"{user.name}\"", file=sys.stderr)
     if args.update_reference:
-        from bench.report import write_atomic
+        from bench.files import write_atomic
         reference = REFERENCE_DIR / f"{res.run['suite']}.csv"
         write_atomic(reference, (args.out / "results.csv").read_text())
         print(f"updated the reference {reference}", file=sys.stderr)

@@ -15,15 +15,10 @@ where ``get_dataset`` looks after the project catalog.
 """
 from __future__ import annotations
 
-import hashlib
-import http.client
 import json
 import os
 import re
-import tempfile
 import tomllib
-import urllib.error
-import urllib.request
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,10 +29,11 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from bench.errors import BenchError, BenchWarning
+# download, sha256_of and make_readable are re-exported: callers know them as bench.data's.
+from bench.files import cache_dir, check_sha256, download, make_readable, sha256_of, write_atomic  # noqa: F401
 from bench.splits import MIN_TRAIN_POINTS, WalkForward
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "datasets"
-DOWNLOAD_TIMEOUT_S = 60
 DUPLICATE_POLICIES = ("error", "mean", "sum", "last")
 GAP_POLICIES = ("error", "interpolate", "ffill")
 CALENDARS = ("regular", "observed")
@@ -158,19 +154,6 @@ def _entry_toml(ds: Dataset) -> str:
     if s.window is not None:
         lines.append(f"window = {s.window}")
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        make_readable(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
 
 
 # --------------------------------------------------------------------------- a user's CSV
@@ -558,79 +541,17 @@ def locate_file(ds: Dataset, f: CatalogFile) -> Path:
         if not local.is_file():
             raise BenchError(f"dataset {ds.name!r}: no file {local}")
         if f.sha256:
-            _check_sha256(local, f.sha256, origin=str(local))
+            check_sha256(local, f.sha256, origin=str(local))
         return local
     data_dir = os.environ.get("BENCH_DATA_DIR")
     if data_dir:
         candidate = Path(data_dir) / ds.name / f.name
         if candidate.is_file():
-            _check_sha256(candidate, f.sha256, origin=str(candidate))
+            check_sha256(candidate, f.sha256, origin=str(candidate))
             return candidate
     cached = cache_dir() / ds.name / f.name
     if cached.is_file():
-        _check_sha256(cached, f.sha256, origin=str(cached))
+        check_sha256(cached, f.sha256, origin=str(cached))
         return cached
     download(f.url, cached, f.sha256)
     return cached
-
-
-def make_readable(path: Path) -> None:
-    """Give a file made by mkstemp (mode 0600) the permissions the umask gives new files."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("BENCH_CACHE_DIR") or Path.home() / ".cache" / "bench")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _check_sha256(path: Path, expected: str, *, origin: str) -> None:
-    actual = sha256_of(path)
-    if actual != expected:
-        raise BenchError(f"{origin}: sha256 mismatch (expected {expected}, got {actual})")
-
-
-def download(url: str, dest: Path, sha256: str) -> None:
-    """Fetch ``url`` into ``dest`` atomically; ``dest`` exists afterwards only if its hash is right."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
-            expected_bytes = resp.headers.get("Content-Length")
-            n_bytes = 0
-            try:
-                for block in iter(lambda: resp.read(1 << 20), b""):
-                    out.write(block)
-                    n_bytes += len(block)
-            except http.client.IncompleteRead as exc:    # some Pythons raise on a short body
-                out.write(exc.partial)
-                n_bytes += len(exc.partial)
-        if expected_bytes is not None and n_bytes != int(expected_bytes):
-            raise BenchError(f"{url}: truncated download ({n_bytes} of {expected_bytes} bytes; "
-                             f"expected sha256 {sha256}, got {sha256_of(tmp)})")
-        _check_sha256(tmp, sha256, origin=url)
-        make_readable(tmp)
-        os.replace(tmp, dest)
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-        raise BenchError(f"{url}: download failed ({_one_line(exc)})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def describe_index(y: pd.Series) -> str:
-    """One line for listings: length, range and step."""
-    return f"{len(y)} points, {y.index[0]} .. {y.index[-1]}, step {y.index.freqstr}"
-
-
-def as_array(y: pd.Series) -> np.ndarray:
-    return np.asarray(y, dtype=float)

@@ -22,8 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
-import os
-import tempfile
+import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ import pandas as pd
 from bench import data
 from bench.data import Dataset
 from bench.errors import BenchError
+from bench.files import write_atomic
 
 ANALYSIS_POINTS = 10_000       # tests and ACF use at most the last this many points
 STL_PLOT_SEASONS = 60          # the STL plot shows at most this many seasons...
@@ -415,13 +415,7 @@ def _acf_figure(ds: Dataset, window: pd.Series, d: int, m: int, estimate: int | 
 
 
 def _write_png(fig, path: Path) -> None:
-    """Save atomically: a temporary file in the same folder, renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=100)
-        data.make_readable(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    """Save atomically: rendered in memory, then written to a temporary file and renamed."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    write_atomic(path, buffer.getvalue())

@@ -8,8 +8,6 @@ one entry point; ``bench.api`` and ``python -m bench report`` call it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench import stats
+from bench.files import write_atomic
 
 METRIC_NAMES = ["mae", "rmse", "mape", "smape", "mase"]
 VARIANT_KEYS = ["dataset", "label", "model", "params_text"]
@@ -633,19 +632,6 @@ def rank_grid(table: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame,
 
 
 # ---------------------------------------------------------------------------- files
-
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename it, so no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if isinstance(content, bytes) else "w") as fh:
-            fh.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 def render(run: dict, cells: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, str | bytes]:
     """Every report file of a run, by file name: a pure function of the stored rows."""

@@ -6,11 +6,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from bench import api, data, executor, suite as suites
+from bench import api, executor
 from tests.conftest import REPO
 
 SUITE = """
