@@ -32,6 +32,9 @@ class Forecaster(Protocol):
     def n_params(self) -> int:
         """Number of fitted, trainable parameters."""
 
+    # Optional: ``load_libraries()`` imports heavy frameworks; the runner calls it before
+    # timing, so that an import is not counted as the first fit's training time.
+
 
 class ModelSkipped(Exception):
     """Raised from ``fit`` when a model cannot handle a series; the reason is recorded."""
