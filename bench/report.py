@@ -31,9 +31,10 @@ DM_COLUMNS = ["dm_stat_vs_best", "dm_p_vs_best", "dm_h_vs_best", "dm_stat_vs_nai
 OVERALL_FILES = {"cost": "cost_vs_accuracy.png", "ranks": "rank_heatmap.png"}
 
 
-def variant_name(label: str, params_text: str) -> str:
-    """How the overall table and the plots name a model variant: its label and any parameters."""
-    return f"{label} ({params_text})" if params_text else label
+def variant_name(label: str, params_text: str = "") -> str:
+    """How the tables and plots name a model variant: its label, which the suite made unique
+    (``bench.suite.variant_label``); ``params_text`` stays in the tables' params column."""
+    return label
 
 
 def dataset_files(dataset: str) -> dict[str, str]:

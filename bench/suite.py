@@ -24,7 +24,7 @@ from pathlib import Path
 from bench import forecaster
 from bench.data import Dataset, get_dataset
 from bench.errors import BenchError
-from bench.runner import Cell
+from bench.runner import Cell, params_text
 from bench.splits import WalkForward
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
@@ -34,7 +34,7 @@ SPLIT_FIELDS = {f.name for f in dataclasses.fields(WalkForward)}
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    label: str
+    label: str | None       # None: the variant is named by the model and its parameters
     params: dict
     datasets: tuple[str, ...] | None
 
@@ -105,7 +105,7 @@ def parse_suite(raw: dict, *, source: str, where: str) -> Suite:
             if missing:
                 raise BenchError(f"{where}: model {name!r} names dataset(s) {', '.join(missing)} "
                                  f"that the suite does not list")
-        label = entry.pop("label", name)
+        label = entry.pop("label", None)
         params = entry.pop("params", {})
         if entry:
             raise BenchError(f"{where}: model {name!r}: unknown key(s) {', '.join(sorted(entry))}")
@@ -132,7 +132,7 @@ def select(suite: Suite, *, datasets: list[str] | None = None, models: list[str]
         suite = dataclasses.replace(suite, datasets={k: v for k, v in suite.datasets.items()
                                                       if k in datasets})
     if models:
-        known = {m.name for m in suite.models} | {m.label for m in suite.models}
+        known = {m.name for m in suite.models} | {m.label for m in suite.models if m.label}
         unknown = sorted(set(models) - known)
         if unknown:
             raise BenchError(f"--model: {', '.join(unknown)} not in suite {suite.name!r} "
@@ -153,9 +153,23 @@ def cells(suite: Suite, *, seeds: int | None = None) -> list[Cell]:
             entry = forecaster.get_entry(spec.name)
             for params in expand_grid(spec.params):
                 for seed in range(n_seeds if entry.seeded else 1):
-                    out.append(Cell(ds_name, spec.name, spec.label, params, seed, split,
-                                    ds.season_length))
+                    out.append(Cell(ds_name, spec.name, variant_label(spec, params), params, seed,
+                                    split, ds.season_length))
     return out
+
+
+def variant_label(spec: ModelSpec, params: dict) -> str:
+    """The name tables give a variant: it identifies the variant across datasets.
+
+    Unlabelled: the model and its parameters, ``arima (d=1 p=2 q=2)``. Labelled: the
+    label alone, so one label can carry per-dataset settings (``arima`` tuned for each
+    series is one row of the overall table), plus the values of the grid's list axes,
+    which tell its variants apart: ``lstm_grid (units=16)``.
+    """
+    if spec.label is None:
+        return f"{spec.name} ({params_text(params)})" if params else spec.name
+    axes = {k: params[k] for k, v in spec.params.items() if isinstance(v, list)}
+    return f"{spec.label} ({params_text(axes)})" if axes else spec.label
 
 
 def check_models(suite: Suite) -> None:

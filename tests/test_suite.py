@@ -53,3 +53,13 @@ def test_invalid_suites_name_the_problem(text, needle):
 def test_every_shipped_suite_parses():
     for name in suites.suite_names():
         assert suites.cells(suites.load_suite(name))
+
+
+def test_a_label_names_one_variant_across_datasets_and_grid_axes_tell_variants_apart():
+    suite = _parse('[[datasets]]\nname = "air_passengers"\n[[datasets]]\nname = "google_stock"\n'
+                   '[[models]]\nname = "arima"\nlabel = "arima"\nparams = {p = 2}\ndatasets = ["air_passengers"]\n'
+                   '[[models]]\nname = "arima"\nlabel = "arima"\nparams = {p = 1}\ndatasets = ["google_stock"]\n'
+                   '[[models]]\nname = "lstm_torch"\nlabel = "grid"\nparams = {units = [8, 16], lookback = 12}\n'
+                   '[[models]]\nname = "drift"\nparams = {}\n[[models]]\nname = "arima"\nparams = {q = 3}\n')
+    labels = {c.label for c in suites.cells(suite, seeds=1)}
+    assert labels == {"arima", "grid (units=8)", "grid (units=16)", "drift", "arima (q=3)"}
