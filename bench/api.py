@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from bench import data, executor, provenance, report, runner, suite as suites
+from bench import data, executor, forecaster, provenance, report, runner, suite as suites
 from bench.errors import BenchError
 from bench.store import Store
 
@@ -140,7 +140,7 @@ def load(path: str | Path = DEFAULT_OUT / "bench.sqlite", run_id: int | None = N
 def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = None,
         models: list[str] | None = None, seeds: int | None = None, out: str | Path = DEFAULT_OUT,
         workers: int = 0, cluster: str | None = None, cell_timeout_s: float | None = None,
-        resume: bool = False, on_cell: Callable | None = None,
+        resume: bool = False, tensorboard_dir: str | Path | None = None, on_cell: Callable | None = None,
         extra_datasets: Sequence[data.Dataset] | None = None) -> Results:
     """Run a suite (a name, a TOML path or a Suite), store every cell, write the reports.
 
@@ -166,6 +166,8 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
     suite = suites.select(suite, datasets=datasets, models=models)
     suites.check_models(suite)
     cells = suites.cells(suite, seeds=seeds)
+    if tensorboard_dir is not None:
+        cells = [_with_tensorboard(cell, Path(tensorboard_dir)) for cell in cells]
     series = {name: _load_checked(ds, split) for name, (ds, split) in suite.datasets.items()}
     code = provenance.code_version()
     data_hashes = {name: provenance.series_hash(y) for name, y in series.items()}
@@ -217,6 +219,14 @@ def _with_datasets(suite: suites.Suite, extra: Sequence[data.Dataset]) -> suites
         notes.append(f"# + dataset {ds.name!r}: {files}; time {ds.time_column!r}, value {ds.value_column!r}, "
                      f"frequency {ds.frequency}, season {ds.season_length}, split {ds.split.describe()}")
     return dataclasses.replace(suite, datasets=merged, source=suite.source.rstrip("\n") + "\n\n" + "\n".join(notes) + "\n")
+
+
+def _with_tensorboard(cell: runner.Cell, root: Path) -> runner.Cell:
+    """Give models that log loss curves one directory per cell; other models are unchanged."""
+    if not forecaster.accepts(cell.model, "tensorboard_dir"):
+        return cell
+    name = f"{cell.dataset}/{cell.label}/seed{cell.seed}".replace(" ", "_")
+    return dataclasses.replace(cell, options={"tensorboard_dir": str(root.resolve() / name)})
 
 
 def _load_checked(ds: data.Dataset, split) -> pd.Series:

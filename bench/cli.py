@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true",
                      help="continue the latest run of this suite: skip cells already finished with the "
                           "same code, data and parameters")
+    run.add_argument("--tensorboard", type=Path, metavar="DIR",
+                     help="write training and validation loss curves of the neural models to DIR "
+                          "(one sub-directory per dataset, model and seed)")
     run.add_argument("--update-reference", action="store_true",
                      help="after the run, copy results.csv to results/reference/<suite>.csv, the "
                           "reference that `compare` checks in CI")
@@ -127,7 +130,8 @@ def cmd_run(args) -> int:
     started = time.perf_counter()
     res = api.run(args.suite or "default", datasets=[user.name, *(args.dataset or [])] if user else args.dataset,
                   models=args.model, seeds=args.seeds, out=args.out, workers=args.workers, cluster=args.cluster,
-                  cell_timeout_s=args.cell_timeout, resume=args.resume, on_cell=progress,
+                  cell_timeout_s=args.cell_timeout, resume=args.resume, tensorboard_dir=args.tensorboard,
+                  on_cell=progress,
                   extra_datasets=[user] if user else None)
     print(f"done in {time.perf_counter() - started:.1f} s; wrote {args.out / 'LEADERBOARD.md'}, "
           f"{args.out / 'results.csv'}", file=sys.stderr)

@@ -109,6 +109,14 @@ def check_params(name: str, params: dict) -> None:
                         f"(accepted: {', '.join(accepted)})")
 
 
+def accepts(name: str, parameter: str) -> bool:
+    """Whether ``name``'s constructor takes ``parameter`` (False when it cannot be imported)."""
+    try:
+        return parameter in inspect.signature(get_entry(name).load()).parameters
+    except ImportError:
+        return False
+
+
 def build(name: str, params: dict, *, season_length: int, seed: int) -> Forecaster:
     return get_entry(name).load()(season_length=season_length, seed=seed, **params)
 

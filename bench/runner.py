@@ -119,6 +119,9 @@ class Cell:
     seed: int
     split: WalkForward
     season_length: int
+    # Run settings that change no result (a TensorBoard directory): not part of the
+    # variant's name, nor of its key; passed only to models whose constructor takes them.
+    options: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def key(self) -> tuple:
@@ -150,8 +153,8 @@ class CellResult:
 def evaluate_cell(cell: Cell, y: pd.Series) -> CellResult:
     started = time.perf_counter()
     try:
-        model = forecaster.build(cell.model, cell.params, season_length=cell.season_length,
-                                 seed=cell.seed)
+        model = forecaster.build(cell.model, {**cell.params, **cell.options},
+                                 season_length=cell.season_length, seed=cell.seed)
         # Loading a framework (seconds for TensorFlow) is a cost of the process, not of
         # training: a model may do it here, untimed, instead of inside its first fit.
         getattr(model, "load_libraries", lambda: None)()

@@ -67,3 +67,17 @@ def test_a_bad_suite_file_is_named_in_the_error(tmp_path):
     done = bench("run", "--suite", str(suite), "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and "bogus" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_tensorboard_gets_loss_curves_of_both_frameworks_one_directory_per_cell(tmp_path):
+    logs = tmp_path / "tb"
+    done = bench("run", "--suite", "quick", "-d", "air_passengers", "-m", "lstm_torch", "-m", "lstm_keras",
+                 "-m", "naive", "--seeds", "1", "--out", str(tmp_path / "out"), "--tensorboard", str(logs))
+    assert done.returncode == 0, done.stderr
+    for model in ("lstm_torch", "lstm_keras"):
+        events = list((logs / "air_passengers" / model / "seed0").rglob("events.out.tfevents.*"))
+        assert events, f"no TensorBoard events for {model}"
+    assert not (logs / "air_passengers" / "naive").exists()
+    board = (tmp_path / "out" / "LEADERBOARD.md").read_text()
+    assert "tensorboard" not in board       # a logging option is not a model parameter
