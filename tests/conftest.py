@@ -8,6 +8,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import pytest
 
+from bench import data
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -26,3 +28,24 @@ def _private_cache(tmp_path_factory, monkeypatch):
 def _private_user_catalog(tmp_path_factory, monkeypatch):
     # A test that registers a user series must never write into the real ~/.config.
     monkeypatch.setenv("BENCH_USER_CATALOG", str(tmp_path_factory.mktemp("user_catalog")))
+
+
+# The catalog's series, loaded once per test session (tests must not modify them).
+@pytest.fixture(scope="session")
+def air():
+    return data.load_series("air_passengers")
+
+
+@pytest.fixture(scope="session")
+def sunspots():
+    return data.load_series("sunspots_monthly")
+
+
+@pytest.fixture(scope="session")
+def google():
+    return data.load_series("google_stock")
+
+
+@pytest.fixture(scope="session")
+def energy():
+    return data.load_series("energy_aep_hourly")

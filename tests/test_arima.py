@@ -5,23 +5,13 @@ import pytest
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from baselines.arima import Arima
-from bench import data, runner
+from bench import runner
 from bench.forecaster import ModelSkipped
 from bench.splits import WalkForward
 
 AIRLINE = dict(p=0, d=1, q=1, P=0, D=1, Q=1, transform="log")
 AIR_SPLIT = WalkForward(horizon=12, test_size=36, step=1, refit_every=1)
 SEASONAL_NAIVE_AIR_MAE = 38.61
-
-
-@pytest.fixture(scope="module")
-def air():
-    return data.load_series("air_passengers")
-
-
-@pytest.fixture(scope="module")
-def sunspots():
-    return data.load_series("sunspots_monthly")
 
 
 def named_params(model: Arima) -> dict[str, float]:

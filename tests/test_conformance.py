@@ -8,7 +8,7 @@ import inspect
 import numpy as np
 import pytest
 
-from bench import data, forecaster, runner, suite as suites
+from bench import forecaster, runner, suite as suites
 from bench.splits import WalkForward
 
 QUICK = suites.load_suite("quick")
@@ -25,11 +25,6 @@ def quick_params(name: str) -> dict:
 def walk(name, y, seed=0):
     model = forecaster.build(name, quick_params(name), season_length=12, seed=seed)
     return model, runner.walk_forward(model, y, SPLIT, season_length=12)
-
-
-@pytest.fixture(scope="module")
-def air():
-    return data.load_series("air_passengers")
 
 
 @pytest.fixture(scope="module", params=sorted(forecaster.REGISTRY))

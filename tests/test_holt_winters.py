@@ -11,16 +11,6 @@ AIR_SPLIT = WalkForward(horizon=12, test_size=36, step=1, refit_every=1)
 SEASONAL_NAIVE_AIR_MAE = 38.61
 
 
-@pytest.fixture(scope="module")
-def air():
-    return data.load_series("air_passengers")
-
-
-@pytest.fixture(scope="module")
-def sunspots():
-    return data.load_series("sunspots_monthly")
-
-
 def refiltered(model: HoltWinters, values: np.ndarray):
     """statsmodels re-running the fitted model over ``values`` with everything fixed."""
     p = model.params_

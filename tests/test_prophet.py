@@ -11,11 +11,6 @@ from bench.splits import WalkForward
 SEASONAL_NAIVE_AIR_MAE = 38.61
 
 
-@pytest.fixture(scope="module")
-def air():
-    return data.load_series("air_passengers")
-
-
 @pytest.mark.parametrize("name, points, expected", [
     ("air_passengers", 120, {"yearly": True, "weekly": False, "daily": False}),
     ("google_stock", 1000, {"yearly": True, "weekly": True, "daily": False}),

@@ -3,7 +3,6 @@
 Slow tests (marked) train real networks for a few seconds each or start TensorFlow in a
 subprocess; the rest use one or two epochs on short real series.
 """
-import copy
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench import data, forecaster, runner
+from bench import forecaster, runner
 from bench.forecaster import ModelSkipped
 from bench.splits import WalkForward
 from rnn_models import windows
@@ -38,21 +37,6 @@ def _one_torch_thread():
 
 def build(name, seed=0, **params):
     return forecaster.build(name, params, season_length=12, seed=seed)
-
-
-@pytest.fixture(scope="module")
-def air():
-    return data.load_series("air_passengers")
-
-
-@pytest.fixture(scope="module")
-def sunspots():
-    return data.load_series("sunspots_monthly")
-
-
-@pytest.fixture(scope="module")
-def google():
-    return data.load_series("google_stock")
 
 
 def test_the_registry_maps_six_names_onto_the_right_cell_and_framework():

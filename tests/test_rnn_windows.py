@@ -14,16 +14,6 @@ from rnn_models import windows
 from rnn_models.config import RNNConfig
 
 
-@pytest.fixture(scope="module")
-def sunspots():
-    return data.load_series("sunspots_monthly")
-
-
-@pytest.fixture(scope="module")
-def google():
-    return data.load_series("google_stock")
-
-
 @pytest.mark.parametrize("kind", ["minmax", "standard"])
 @pytest.mark.parametrize("diff", [0, 1, 2])
 def test_scaler_statistics_never_depend_on_a_value_at_or_after_the_origin(sunspots, kind, diff):

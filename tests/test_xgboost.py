@@ -11,11 +11,6 @@ from bench.splits import WalkForward
 SEASONAL_NAIVE_AIR_MAE = 38.61
 
 
-@pytest.fixture(scope="module")
-def air():
-    return data.load_series("air_passengers")
-
-
 def test_same_seed_gives_the_same_trees_and_another_seed_other_trees(air):
     a = XGBoostModel(season_length=12, seed=0).fit(air.iloc[:120])
     b = XGBoostModel(season_length=12, seed=0).fit(air.iloc[:120])
