@@ -13,7 +13,7 @@ Exit 1 when a cell regressed, 0 when none did, 2 when the inputs cannot be compa
   the same run, bench/calibration.py), so a faster or slower machine cancels out. A
   cell regresses when its normalised fit or predict time grows by more than
   ``time_ratio`` (default 1.5x), judged only where the base time is long enough to
-  measure (fit >= 0.2 s, predict >= 0.01 s per call).
+  measure (fit >= 0.2 s, predict >= 0.05 s per call).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from bench.errors import BenchError
 
 KEY = ["dataset", "label", "params_text"]
 MIN_FIT_S = 0.2
-MIN_PREDICT_S = 0.01
+MIN_PREDICT_S = 0.05
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from bench import api, data
 from bench.errors import BenchError, BenchWarning
 from tests.conftest import REPO, SHARED_DATA
 
-AIR = SHARED_DATA / "air_passengers" / "AirPassengers.csv"
+AIR = (SHARED_DATA / "air_passengers" / "AirPassengers.csv").resolve()   # the CLI stores resolved paths
 
 
 @pytest.fixture(autouse=True)
