@@ -10,6 +10,13 @@ methods:
     _forward(window) -> np.ndarray                       one forward pass, (n_outputs,)
     _count_params() -> int                               the framework's own count
 
+What is shared and what is not. Both frameworks train on the same windows, scaled the
+same way, in the same shuffled order (windows.epoch_orders), with Adam on the mean
+squared error, the same early stopping and the same layer stack. Weight initialisation
+is each library's own default, as a user of either gets it: Keras draws input kernels
+Glorot-uniform, recurrent kernels orthogonal, biases zero (LSTM forget-gate bias one);
+PyTorch draws every weight and bias from U(-1/sqrt(units), 1/sqrt(units)).
+
 Multi-step forecasts. ``output="recursive"`` (default): a one-step head whose forecast
 is appended to the input window and fed back, ``horizon`` times. ``output="direct"``:
 a head of ``horizon`` outputs trained on the next ``horizon`` values; since a model only

@@ -66,7 +66,7 @@ def train(net: nn.Module, data: TrainingData, cfg: RNNConfig, writers=None) -> d
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
     n = len(x_train)
-    # eps as Keras's Adam default (1e-7; torch's is 1e-8), so the optimizers agree.
+    # eps as Keras's Adam default (torch's is 1e-8); the rest are both libraries' defaults.
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, eps=1e-7)
     history: dict[str, list[float]] = {"loss": [], "val_loss": []}
     best_loss, best_state, waited = math.inf, None, 0
