@@ -240,7 +240,7 @@ def fmt(value, std=np.nan) -> str:
 def fmt_time(seconds) -> str:
     if seconds is None or np.isnan(seconds):
         return "-"
-    return f"{seconds:.3g}"
+    return f"{seconds:.0f}" if seconds >= 100 else f"{seconds:.3g}"   # 1651, not 1.65e+03
 
 
 def fmt_p(p) -> str:
