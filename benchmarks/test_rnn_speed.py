@@ -34,7 +34,7 @@ from rnn_models.config import RNNConfig
 CELLS = ["rnn", "lstm", "gru"]
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 # The reference shape: LSTM(64) on batches of 64 windows of 60 steps.
-SHAPE = dict(units=64, lookback=60, batch_size=64, epochs=2, val_fraction=0.0, patience=0)
+SHAPE = dict(units=64, lookback=60, batch_size=64, epochs=3, val_fraction=0.0, patience=0)
 N_POINTS = 1500
 
 
