@@ -159,8 +159,9 @@ class KerasRNN(RNNForecaster):
         # shuffling pipeline every epoch: ~0.1 s each, 3x a whole fit on a short series.)
         n_train = len(data.x_train)
         x_train, y_train = tf.constant(data.x_train), tf.constant(data.y_train)
-        train = (tf.data.Dataset.from_tensor_slices(windows.epoch_orders(n_train, cfg.epochs, cfg.seed))
-                 .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(cfg.batch_size))
+        orders = windows.epoch_orders(n_train, cfg.epochs, cfg.seed)
+        train = (tf.data.Dataset.from_tensor_slices(orders)
+                 .flat_map(lambda o: tf.data.Dataset.from_tensor_slices(o).batch(cfg.batch_size))
                  .map(lambda batch: (tf.gather(x_train, batch), tf.gather(y_train, batch))))
         # The same validation windows as torch (not validation_split).
         val = (tf.data.Dataset.from_tensor_slices((data.x_val, data.y_val)).batch(cfg.batch_size)

@@ -56,7 +56,8 @@ class RecurrentNet(nn.Module):
         return self.head(self.drop(last))                      # (batch, n_outputs)
 
 
-def train(net: nn.Module, data: TrainingData, cfg: RNNConfig, writers=None) -> dict[str, list[float]]:
+def train(net: nn.Module, data: TrainingData, cfg: RNNConfig,
+          writers=None) -> dict[str, list[float]]:
     """Adam on the mean squared error of scaled values, with early stopping.
 
     Same semantics as the Keras side: shuffled mini-batches each epoch, the validation
