@@ -225,12 +225,15 @@ def cmd_report(args) -> int:
     if not db.is_file():
         raise BenchError(f"--out: no result store at {db}; run `python -m bench run` first")
     store = Store(db)
-    run_id = args.run if args.run is not None else store.latest_run_id()
     try:
-        store.run(run_id)
-    except KeyError:
-        raise BenchError(f"--run: no run {run_id} in {db}") from None
-    paths = report.write_reports(store, run_id, args.out)
+        run_id = args.run if args.run is not None else store.latest_run_id()
+        try:
+            store.run(run_id)
+        except KeyError:
+            raise BenchError(f"--run: no run {run_id} in {db}") from None
+        paths = report.write_reports(store, run_id, args.out)
+    finally:
+        store.close()
     print(f"run {run_id}: wrote {', '.join(map(str, paths))}", file=sys.stderr)
     return 0
 
