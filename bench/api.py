@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from bench import data, executor, forecaster, provenance, report, runner, suite as suites
+from bench import data, executor, forecaster, provenance, report, runner, schedule, suite as suites
 from bench.errors import BenchError
 from bench.store import Store
 
@@ -189,6 +189,8 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
             run_id = store.start_run(started_at=_now(), suite=suite.name, suite_source=suite.source,
                                      git_commit=provenance.git_commit(), environment=provenance.environment())
             todo = cells
+        todo = schedule.longest_first(todo, schedule.past_wall_times(store.cell_times()),
+                                      {name: len(y) for name, y in series.items()})
         if on_cell:
             on_cell("start_run", run_id=run_id, n_cells=len(todo), n_skipped=len(cells) - len(todo),
                     suite=suite, store=store.path)

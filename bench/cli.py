@@ -44,9 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cluster", metavar="ADDRESS", help="run cells on a Dask scheduler, e.g. tcp://host:8786")
     run.add_argument("--cell-timeout", type=float, metavar="SECONDS",
                      help="stop a cell after this long and record it as timeout")
-    run.add_argument("--resume", action="store_true",
-                     help="continue the latest run of this suite: skip cells already finished with the "
-                          "same code, data and parameters")
+    again = run.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the latest run of this suite: skip cells already finished with the "
+                            "same code, data and parameters")
+    again.add_argument("--force", action="store_true",
+                       help="start a new run and compute every cell (the default; resuming is opt-in)")
     run.add_argument("--tensorboard", type=Path, metavar="DIR",
                      help="write training and validation loss curves of the neural models to DIR "
                           "(one sub-directory per dataset, model and seed)")

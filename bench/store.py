@@ -104,6 +104,10 @@ class Store:
                 self.db.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)", rows)
         return cell_id
 
+    def cell_times(self) -> pd.DataFrame:
+        """Every stored cell's identity, status and wall time, across runs (for scheduling)."""
+        return pd.read_sql_query("SELECT dataset, model, params, split, status, wall_time_s FROM cells", self.db)
+
     def latest_run_id(self, suite: str | None = None) -> int | None:
         if suite is None:
             return self.db.execute("SELECT MAX(run_id) FROM runs").fetchone()[0]

@@ -109,6 +109,7 @@ CASES = [
     run("--csv", "{files}/air.csv", "-m", "nope", id="unknown-model-with-csv",
         needles=["--model: nope not in suite 'default'"]),
     run("--all", "--time-col", "Month", id="csv-option-without-csv", needles=["--time-col needs --csv FILE"]),
+    run("--all", "--resume", "--force", id="resume-and-force", needles=["--force", "not allowed with", "--resume"]),
     run("--suite", "{files}/names_my_series.toml", "--csv", "{files}/air.csv", "--name", "my_series",
         id="csv-name-already-in-the-suite",
         needles=["--name: suite 'names_my_series' already has a dataset 'my_series'"]),
