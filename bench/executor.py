@@ -243,7 +243,9 @@ def _execute_dask(cells: list[Cell], series: dict[str, pd.Series], address: str)
 
     with Client(address, timeout="30s") as client:
         shared = {name: client.scatter(y, broadcast=True) for name, y in series.items()}
-        futures = {client.submit(_evaluate_on_dask_worker, cell, shared[cell.dataset], pure=False): cell
-                   for cell in cells}
+        # Dask starts higher priorities first: keep the caller's order (longest first).
+        futures = {client.submit(_evaluate_on_dask_worker, cell, shared[cell.dataset], pure=False,
+                                 priority=len(cells) - i): cell
+                   for i, cell in enumerate(cells)}
         for future in dask_completed(futures):
             yield _result_for(futures[future], future)

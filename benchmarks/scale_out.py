@@ -81,10 +81,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int)
     parser.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="local worker counts to time")
     parser.add_argument("--dask", type=int, nargs="*", default=[2], help="LocalCluster worker counts to time")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep each configuration's store and reports in DIR/<configuration>")
     args = parser.parse_args()
     base = ["--suite", args.suite, *(["--seeds", str(args.seeds)] if args.seeds else [])]
     rows = []
     with tempfile.TemporaryDirectory(prefix="scale_out_") as tmp:
+        tmp = args.keep or tmp
         for n in args.workers:
             rows.append(run_once(f"--workers {n}", [*base, "--workers", str(n)], Path(tmp) / f"w{n}"))
             print(rows[-1], file=sys.stderr, flush=True)

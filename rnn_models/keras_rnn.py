@@ -91,6 +91,7 @@ class _Compiled:
         self.initial_optimizer = [v.numpy() for v in self.model.optimizer.variables]
         self.initial_by_seed: dict[int, list[np.ndarray]] = {}
         self.owner = None
+        self.warmed = False
         model = self.model
         self.forecast = tf.function(
             lambda x: model(x, training=False),
@@ -105,6 +106,24 @@ class _Compiled:
         for variable, value in zip(self.model.optimizer.variables, self.initial_optimizer):
             variable.assign(value)
         self.owner = weakref.ref(owner)
+
+    def warm_up(self, cfg: RNNConfig) -> None:
+        """Trace the train, validation and forecast functions now, on zeros.
+
+        The runner calls this untimed (through ``load_libraries``), so that tracing is
+        not counted in whichever cell happens to fit this architecture first in a worker.
+        ``start`` resets every weight and optimizer variable before a real fit, so the
+        warm-up changes no result.
+        """
+        if self.warmed:
+            return
+        _, tf = _keras()
+        zeros = (np.zeros((2, cfg.lookback, 1), np.float32), np.zeros((2, cfg.n_outputs), np.float32))
+        batches = tf.data.Dataset.from_tensor_slices(zeros).batch(2)
+        self.model.fit(batches, epochs=1, validation_data=batches if cfg.early_stopping else None,
+                       shuffle=False, verbose=0)
+        self.forecast(zeros[0][:1])
+        self.warmed = True
 
     def claim(self, owner, trained: list[np.ndarray]) -> None:
         if self.owner is None or self.owner() is not owner:
@@ -146,6 +165,11 @@ class KerasRNN(RNNForecaster):
 
     def load_libraries(self) -> None:
         _keras()
+        try:
+            cfg = self.config()
+        except (TypeError, ValueError):
+            return          # fit reports the invalid setting
+        _compiled_for(cfg).warm_up(cfg)
 
     def _train(self, data: TrainingData, cfg: RNNConfig, tensorboard_run_dir: str | None):
         keras, tf = _keras()
