@@ -200,7 +200,7 @@ def _header(ds: Dataset, raw: pd.Series, y: pd.Series, source: str, frequency_ba
              f"  range                 {when(y.index[0])} .. {when(y.index[-1])}",
              f"  frequency             {ds.frequency} ({frequency_basis}"
              + (" from the timestamps)" if frequency_basis == "inferred" else f"); from the timestamps: {inferred}")
-             + (f"  (!) differs" if inferred and inferred != ds.frequency and ds.calendar == "regular" else "")]
+             + ("  (!) differs" if inferred and inferred != ds.frequency and ds.calendar == "regular" else "")]
     n_dup = int(raw.index.duplicated().sum())
     if n_dup:
         first = ", ".join(when(t) for t in raw.index[raw.index.duplicated(keep=False)].unique()[:3])
@@ -278,7 +278,7 @@ def _stationarity(x: np.ndarray, m: int):
     if m > 1 and len(x) > 3 * m + MIN_TEST_POINTS:
         seasonal = x[m:] - x[:-m]
         rows.append(TestRow(f"seasonal diff. (lag {m})", *_pvalues(seasonal)))
-        rows.append(TestRow(f"1st + seasonal diff.", *_pvalues(np.diff(seasonal))))
+        rows.append(TestRow("1st + seasonal diff.", *_pvalues(np.diff(seasonal))))
     first = lambda ok: next((d for d in range(3) if ok(rows[d])), None)
     d_both = first(lambda r: r.adf_stationary and r.kpss_stationary)
     return rows, d_both, first(lambda r: r.adf_stationary), first(lambda r: r.kpss_stationary)

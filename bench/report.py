@@ -79,7 +79,8 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
         rows.append(row)
     table = pd.DataFrame(rows)
     table["mae_vs_naive"] = table["mae"] / _reference_mae(table, NAIVE_MODEL)
-    table = table.sort_values(["dataset", "mae"], na_position="last", kind="stable").reset_index(drop=True)
+    table = table.sort_values(["dataset", "mae", *VARIANT_KEYS[1:]], na_position="last",
+                              kind="stable").reset_index(drop=True)
     # Appended after the original columns so readers of results.csv by position still work.
     table["variant"] = _variant_names(table)
     ran = table["n_ok"] > 0
@@ -477,7 +478,7 @@ def _dataset_body(dataset: str, rows: pd.DataFrame, cells: pd.DataFrame | None) 
 def dataset_page(run: dict, table: pd.DataFrame, dataset: str, cells: pd.DataFrame | None = None) -> str:
     rows = table[table["dataset"] == dataset]
     files = dataset_files(dataset)
-    lines = [f"# {dataset}", "", f"[Back to the leaderboard](LEADERBOARD.md). " + _header(run, None)[0], ""]
+    lines = [f"# {dataset}", "", "[Back to the leaderboard](LEADERBOARD.md). " + _header(run, None)[0], ""]
     lines += _dataset_body(dataset, rows, cells)
     ran = rows[rows["n_ok"] > 0]
     if len(ran):

@@ -139,7 +139,10 @@ class Store:
         return run
 
     def cells(self, run_id: int) -> pd.DataFrame:
-        frame = pd.read_sql_query("SELECT * FROM cells WHERE run_id = ? ORDER BY cell_id",
+        # In the order of what they are, not of when they ran (longest-first scheduling
+        # and worker timing decide that): tables and means over seeds must not depend on it.
+        frame = pd.read_sql_query("SELECT * FROM cells WHERE run_id = ? "
+                                  "ORDER BY dataset, label, model, params, seed, cell_id",
                                   self.db, params=(run_id,))
         frame["params_text"] = [params_text(json.loads(p)) for p in frame["params"]]
         return frame

@@ -30,8 +30,21 @@ MB = 1024 * 1024
 os.environ.setdefault("BENCH_DATA_DIR", str(REPO.parent / "shared" / "data"))
 
 
+def peak_rss_mb(proc: psutil.Process) -> float:
+    """The kernel's high-water mark of the process's resident set (VmHWM), in MiB."""
+    with open(f"/proc/{proc.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return proc.memory_info().rss / MB
+
+
 class PeakRss:
-    """Samples RSS in a thread: the main process, and the largest of the worker processes."""
+    """Polls the kernel's peak RSS of the main process and of each worker process.
+
+    The kernel keeps each process's peak (VmHWM), so polling misses only what a worker
+    reaches in its last half second.
+    """
 
     def __init__(self, main: psutil.Process, workers_of: psutil.Process):
         self.main, self.workers_of = main, workers_of
@@ -43,14 +56,14 @@ class PeakRss:
     def _sample(self) -> None:
         while not self._stop.wait(0.5):
             try:
-                self.main_mb = max(self.main_mb, self.main.memory_info().rss / MB)
+                self.main_mb = max(self.main_mb, peak_rss_mb(self.main))
                 workers = [p for p in self.workers_of.children(recursive=True) if p.pid != self.main.pid]
-            except psutil.NoSuchProcess:
+            except (psutil.NoSuchProcess, FileNotFoundError):
                 continue
             for proc in workers:
                 try:
-                    self.worker_mb = max(self.worker_mb, proc.memory_info().rss / MB)
-                except psutil.NoSuchProcess:
+                    self.worker_mb = max(self.worker_mb, peak_rss_mb(proc))
+                except (psutil.NoSuchProcess, FileNotFoundError):
                     pass
 
     def stop(self) -> None:
@@ -84,6 +97,10 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep each configuration's store and reports in DIR/<configuration>")
     args = parser.parse_args()
+    if not args.workers and not args.dask:
+        parser.error("nothing to time: give --workers N... and/or --dask N...")
+    if args.keep and args.keep.exists() and any(args.keep.iterdir()):
+        parser.error(f"--keep {args.keep}: not empty (an old store would change the cell order)")
     base = ["--suite", args.suite, *(["--seeds", str(args.seeds)] if args.seeds else [])]
     rows = []
     with tempfile.TemporaryDirectory(prefix="scale_out_") as tmp:

@@ -120,10 +120,11 @@ class _Compiled:
         _, tf = _keras()
         zeros = (np.zeros((2, cfg.lookback, 1), np.float32), np.zeros((2, cfg.n_outputs), np.float32))
         batches = tf.data.Dataset.from_tensor_slices(zeros).batch(2)
-        self.model.fit(batches, epochs=1, validation_data=batches if cfg.early_stopping else None,
+        self.model.fit(batches, epochs=1, validation_data=batches if cfg.val_fraction > 0 else None,
                        shuffle=False, verbose=0)
         self.forecast(zeros[0][:1])
         self.warmed = True
+        self.owner = None       # a model fitted before the warm-up must put its weights back
 
     def claim(self, owner, trained: list[np.ndarray]) -> None:
         if self.owner is None or self.owner() is not owner:

@@ -53,7 +53,43 @@ def test_dask_local_cluster_gives_exactly_the_serial_results(tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None, processes=True) as cluster:
         on_dask = api.run(_suite(tmp_path), out=tmp_path / "dask", cluster=cluster.scheduler_address)
+        with distributed.Client(cluster) as client:
+            # The nanny starts workers with MALLOC_TRIM_THRESHOLD_ set; the cells undid it.
+            assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {"65536"}
+            assert set(client.run(_large_mallocs_mmapped).values()) == {(0, 0)}
     pd.testing.assert_series_equal(_maes(serial), _maes(on_dask))
+
+
+def _large_mallocs_mmapped() -> tuple[int, int]:
+    """For two 1 MiB malloc/free in a row: whether each was served by a fresh mmap."""
+    import ctypes
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                   "fsmblks", "uordblks", "fordblks", "keepcost")]
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = Mallinfo2
+    libc.malloc.restype = ctypes.c_void_p
+
+    def one():
+        before = libc.mallinfo2().hblks
+        block = libc.malloc(1 << 20)
+        mmapped = libc.mallinfo2().hblks - before
+        libc.free(ctypes.c_void_p(block))
+        return mmapped
+    return one(), one()
+
+
+def test_workers_undo_eager_malloc_trimming_which_makes_every_large_buffer_an_mmap():
+    # With MALLOC_TRIM_THRESHOLD_ set glibc stops adapting: every 1 MiB buffer is mmapped
+    # and unmapped again (page faults on each; torch trained 2.2x slower). Without the
+    # variable glibc adapts after the first free, which is what the workers restore.
+    script = ("from tests.test_executor import _large_mallocs_mmapped as probe\n"
+              "from bench.executor import undo_eager_trimming\n"
+              "print(probe(), end=' '); undo_eager_trimming(); print(probe())")
+    run = lambda env: subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True,
+                                     env={**os.environ, **env}, check=True).stdout.strip()
+    assert run({"MALLOC_TRIM_THRESHOLD_": "65536"}) == "(1, 1) (0, 0)"
 
 
 MISBEHAVING = SUITE.replace('seeds = 2', 'seeds = 1') + """

@@ -146,6 +146,45 @@ def test_keras_models_sharing_a_compiled_network_train_and_forecast_as_if_alone(
     np.testing.assert_array_equal(first.predict(3), first_forecast)
 
 
+def _in_new_thread(fn):
+    # The compiled-network pool is per thread: a new thread starts with no network.
+    import threading
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(value=fn()))
+    thread.start()
+    thread.join()
+    return out["value"]
+
+
+def test_the_untimed_keras_warm_up_changes_no_result(air):
+    # load_libraries traces the network on zeros (so that no cell's fit time includes
+    # tracing); the real fit must start from the same weights and optimizer state.
+    params = dict(units=8, lookback=12, epochs=3, dropout=0.2, patience=2, val_fraction=0.2)
+
+    def fit_and_forecast(warm):
+        model = build("gru_keras", seed=3, **params)
+        if warm:
+            model.load_libraries()
+        model.fit(air)
+        return model.predict(6), model.history_
+
+    cold_forecast, cold_history = _in_new_thread(lambda: fit_and_forecast(warm=False))
+    warm_forecast, warm_history = _in_new_thread(lambda: fit_and_forecast(warm=True))
+    np.testing.assert_array_equal(warm_forecast, cold_forecast)
+    assert warm_history == cold_history
+
+
+def test_a_warm_up_after_a_fit_leaves_that_models_weights_alone(air):
+    params = dict(units=8, lookback=12, epochs=2)
+
+    def fit_then_warm_another():
+        fitted = build("rnn_keras", **params).fit(air)
+        before = fitted.predict(3)
+        build("rnn_keras", seed=1, **params).load_libraries()    # same architecture
+        return before, fitted.predict(3)
+
+    before, after = _in_new_thread(fit_then_warm_another)
+    np.testing.assert_array_equal(after, before)
 # -- walk-forward: fit, update, predict -------------------------------------------------
 
 @pytest.mark.parametrize("name", ["gru_torch", "lstm_keras"])
