@@ -12,7 +12,6 @@ imports with file descriptor 2 pointed at /dev/null.
 from __future__ import annotations
 
 import math
-import random
 import sys
 import threading
 import weakref
@@ -48,18 +47,38 @@ def _keras():
 
 
 def build_network(cfg: RNNConfig, compile: bool = True):
-    """Sequential: [recurrent layer -> Dropout] x layers -> Dense(n_outputs)."""
+    """Sequential: [recurrent layer -> Dropout] x layers -> Dense(n_outputs).
+
+    Every random initializer and dropout layer gets its own seed, drawn from a private
+    generator seeded with ``cfg.seed``. Unseeded, Keras draws them from Python's global
+    ``random``, which other threads of the process use too: on a Dask worker the event
+    loop's draws changed the initial weights of some cells, and so their results.
+    """
     keras, _ = _keras()
     cell = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
             "gru": keras.layers.GRU}[cfg.cell]
+    seeds = np.random.default_rng(cfg.seed)
+    seed = lambda: int(seeds.integers(2**31 - 1))
+
+    def recurrent(**kwargs):
+        # Keras's default initializers, seeded.
+        return cell(cfg.units, kernel_initializer=keras.initializers.GlorotUniform(seed()),
+                    recurrent_initializer=keras.initializers.Orthogonal(seed=seed()), seed=seed(), **kwargs)
+
     stack = [keras.Input(shape=(cfg.lookback, 1))]
     for i in range(cfg.layers):
         # Every layer but the top one hands its whole sequence to the next.
-        layer = cell(cfg.units, return_sequences=i < cfg.layers - 1)
-        stack.append(keras.layers.Bidirectional(layer) if cfg.bidirectional else layer)
+        sequences = i < cfg.layers - 1
+        if cfg.bidirectional:
+            # An explicit backward layer: a copy of the forward one would copy its seeds.
+            stack.append(keras.layers.Bidirectional(
+                recurrent(return_sequences=sequences),
+                backward_layer=recurrent(return_sequences=sequences, go_backwards=True)))
+        else:
+            stack.append(recurrent(return_sequences=sequences))
         if cfg.dropout > 0:
-            stack.append(keras.layers.Dropout(cfg.dropout))
-    stack.append(keras.layers.Dense(cfg.n_outputs))
+            stack.append(keras.layers.Dropout(cfg.dropout, seed=seed()))
+    stack.append(keras.layers.Dense(cfg.n_outputs, kernel_initializer=keras.initializers.GlorotUniform(seed())))
     model = keras.Sequential(stack)
     if not compile:
         return model
@@ -133,21 +152,9 @@ class _Compiled:
 
 
 def _initial_variables(cfg: RNNConfig) -> list[np.ndarray]:
-    """The variables of a network built right after seeding with ``cfg.seed``.
-
-    keras.utils.set_random_seed seeds Python, NumPy and TensorFlow globally, and clears
-    TensorFlow's kernel cache (a few tenths of a second in the next fit), so it runs only
-    here, once per architecture and seed; the caller's Python and NumPy generators are
-    put back. Building an uncompiled twin is cheap: tracing is what costs.
-    """
-    keras, _ = _keras()
-    saved_states = random.getstate(), np.random.get_state()
-    try:
-        keras.utils.set_random_seed(cfg.seed)
-        return [v.numpy() for v in build_network(cfg, compile=False).variables]
-    finally:
-        random.setstate(saved_states[0])
-        np.random.set_state(saved_states[1])
+    """The initial variables of a network built for ``cfg.seed`` (an uncompiled twin:
+    building is cheap, tracing is what costs)."""
+    return [v.numpy() for v in build_network(cfg, compile=False).variables]
 
 
 _POOL: dict[tuple, _Compiled] = {}

@@ -47,12 +47,21 @@ def test_two_local_workers_give_exactly_the_serial_results(tmp_path):
     pd.testing.assert_series_equal(_maes(serial), _maes(parallel))
 
 
+# Keras too: its initial weights once depended on Python's global random, which a Dask
+# worker's event loop draws from while a cell runs.
+WITH_KERAS = SUITE + """
+[[models]]
+name = "gru_keras"
+params = { units = 4, lookback = 12, epochs = 2, dropout = 0.1 }
+"""
+
+
 def test_dask_local_cluster_gives_exactly_the_serial_results(tmp_path):
     distributed = pytest.importorskip("distributed")
-    serial = api.run(_suite(tmp_path), out=tmp_path / "serial", workers=0)
+    serial = api.run(_suite(tmp_path, WITH_KERAS), out=tmp_path / "serial", workers=0)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None, processes=True) as cluster:
-        on_dask = api.run(_suite(tmp_path), out=tmp_path / "dask", cluster=cluster.scheduler_address)
+        on_dask = api.run(_suite(tmp_path, WITH_KERAS), out=tmp_path / "dask", cluster=cluster.scheduler_address)
         with distributed.Client(cluster) as client:
             # The nanny starts workers with MALLOC_TRIM_THRESHOLD_ set; the cells undid it.
             assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {"65536"}

@@ -146,6 +146,23 @@ def test_keras_models_sharing_a_compiled_network_train_and_forecast_as_if_alone(
     np.testing.assert_array_equal(first.predict(3), first_forecast)
 
 
+def test_keras_initial_weights_come_from_the_seed_alone(monkeypatch):
+    # Keras draws an unseeded initializer's seed from Python's global `random`, which other
+    # threads share (a Dask worker's event loop): such draws must not reach the weights.
+    import random
+
+    from rnn_models.config import RNNConfig
+    from rnn_models.keras_rnn import _initial_variables
+    cfg = RNNConfig(cell="lstm", units=4, layers=2, bidirectional=True, dropout=0.1, lookback=12, seed=5)
+    expected = _initial_variables(cfg)
+    monkeypatch.setattr(random, "randint", lambda a, b: 7)   # as if another thread drew first
+    for got, want in zip(_initial_variables(cfg), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    other_seed = _initial_variables(RNNConfig(cell="lstm", units=4, layers=2, bidirectional=True,
+                                              dropout=0.1, lookback=12, seed=6))
+    assert not np.array_equal(other_seed[0], expected[0])
+
+
 def _in_new_thread(fn):
     # The compiled-network pool is per thread: a new thread starts with no network.
     import threading
