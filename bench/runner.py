@@ -130,7 +130,7 @@ class Cell:
 
 def cell_key(cell: Cell, *, code_version: str, data_hash: str) -> str:
     """Everything that determines a cell's result; equal keys mean the cell need not run again."""
-    split = {k: getattr(cell.split, k) for k in ("horizon", "test_size", "step", "refit_every", "window")}
+    split = cell.split.as_dict()
     payload = json.dumps([cell.dataset, cell.model, cell.label, cell.params, cell.seed, split,
                           cell.season_length, code_version, data_hash], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]

@@ -27,7 +27,7 @@ SLOW_FAMILIES = ("rnn", "prophet")
 
 def history_key(cell: Cell) -> tuple[str, str, str, str]:
     """What a cell's duration depends on; the seed is left out (seeds take about as long)."""
-    split = {k: getattr(cell.split, k) for k in ("horizon", "test_size", "step", "refit_every", "window")}
+    split = cell.split.as_dict()
     return cell.dataset, cell.model, json.dumps(cell.params, sort_keys=True), json.dumps(split)
 
 

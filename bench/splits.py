@@ -6,6 +6,7 @@ An origin at position ``o`` means: the model has seen ``y[:o]`` (or the last
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -49,6 +50,10 @@ class WalkForward:
         for k, position in enumerate(range(first, last + 1, self.step)):
             start = 0 if self.window is None else max(0, position - self.window)
             yield Origin(position=position, refit=k % self.refit_every == 0, train_start=start)
+
+    def as_dict(self) -> dict:
+        """The fields in declaration order: stored with each cell and hashed into its key."""
+        return dataclasses.asdict(self)
 
     def n_origins(self, n: int) -> int:
         return sum(1 for _ in self.origins(n))

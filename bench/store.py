@@ -83,7 +83,7 @@ class Store:
 
     def add_cell(self, run_id: int, result: CellResult, cell_key: str) -> int:
         c, w, s = result.cell, result.walk, result.scores
-        split = {k: getattr(c.split, k) for k in ("horizon", "test_size", "step", "refit_every", "window")}
+        split = c.split.as_dict()
         with self.db:
             cur = self.db.execute(
                 "INSERT INTO cells (run_id, dataset, model, label, params, seed, split, season_length, "
