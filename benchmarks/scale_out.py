@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from bench import api
 
 REPO = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -83,9 +84,9 @@ def run_once(label: str, bench_args: list[str], out: Path, cluster=None) -> dict
     sampler.stop()
     if proc.returncode != 0:
         raise SystemExit(f"{label}: `{' '.join(cmd)}` exited {proc.returncode}:\n{stderr[-2000:]}")
-    statuses = [m.group(1) for m in re.finditer(r"^\[\s*\d+/\d+\] (\S+)", stderr, re.MULTILINE)]
+    statuses = api.load(out).cells["status"]
     return {"config": label, "wall_s": wall_s, "cells": len(statuses),
-            "ok": sum(s == "ok" for s in statuses), "main_mb": sampler.main_mb, "worker_mb": sampler.worker_mb}
+            "ok": int((statuses == "ok").sum()), "main_mb": sampler.main_mb, "worker_mb": sampler.worker_mb}
 
 
 def main() -> None:
