@@ -1,8 +1,11 @@
 """The Forecaster protocol and the model registry.
 
 The harness talks to models only through this protocol. A model class is built as
-``Model(season_length=..., seed=..., **params)``; the constructor only stores its
-arguments, all work and validation happens in ``fit`` (fitted attributes end in ``_``).
+``Model(season_length=..., seed=..., **params)``, plus ``horizon=`` (the split's
+horizon) when its constructor takes a ``horizon`` and the suite does not set one, so a
+multi-output model learns the width it will be asked for. The constructor only stores
+its arguments; all work and validation happens in ``fit`` (fitted attributes end in
+``_``).
 
 The registry maps a model name to an import path; the module is imported only when
 that model runs, so ``python -m bench list`` never loads TensorFlow or torch.
@@ -34,6 +37,10 @@ class Forecaster(Protocol):
 
     # Optional: ``load_libraries()`` imports heavy frameworks; the runner calls it before
     # timing, so that an import is not counted as the first fit's training time.
+    # Optional: ``fit_info() -> dict`` describes the last fit in a few scalars (the order an
+    # automatic search chose, the epochs a network trained); the runner records it after
+    # every fit and the dataset pages show it. Numbers are averaged over a walk's fits,
+    # text keeps its most frequent value.
 
 
 class ModelSkipped(Exception):
@@ -117,8 +124,14 @@ def accepts(name: str, parameter: str) -> bool:
         return False
 
 
-def build(name: str, params: dict, *, season_length: int, seed: int) -> Forecaster:
-    return get_entry(name).load()(season_length=season_length, seed=seed, **params)
+def build(name: str, params: dict, *, season_length: int, seed: int,
+          horizon: int | None = None) -> Forecaster:
+    """An unfitted model; ``horizon`` reaches only constructors that take it, unless ``params`` sets it."""
+    cls = get_entry(name).load()
+    extra = {}
+    if horizon is not None and "horizon" not in params and "horizon" in inspect.signature(cls).parameters:
+        extra["horizon"] = horizon
+    return cls(season_length=season_length, seed=seed, **extra, **params)
 
 
 def future_index(index: pd.DatetimeIndex, horizon: int) -> pd.DatetimeIndex:

@@ -40,6 +40,11 @@ class WalkResult:
     n_fits: int = 0
     n_updates: int = 0
     n_params: int | None = None
+    fit_infos: list[dict] = field(default_factory=list)   # the model's fit_info() after each fit
+
+    def fit_info(self) -> dict:
+        """The fits' descriptions in one dict: numbers averaged over fits, text by its most frequent value."""
+        return summarise_fit_infos(self.fit_infos)
 
     def score(self) -> dict[str, float]:
         """Every metric over all origins and steps; MASE uses the stored per-origin scales."""
@@ -56,6 +61,20 @@ class WalkResult:
 
 class NonFiniteForecast(RuntimeError):
     pass
+
+
+def summarise_fit_infos(infos: list[dict]) -> dict:
+    """Numbers (not bools) become their mean over fits; anything else its most frequent value."""
+    out = {}
+    for key in dict.fromkeys(k for info in infos for k in info):
+        values = [info[key] for info in infos if key in info]
+        if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+               for v in values):
+            out[key] = float(np.mean(values))
+        else:
+            texts = [str(v) for v in values]
+            out[key] = max(dict.fromkeys(texts), key=texts.count)
+    return out
 
 
 def _timed(call: Callable, *args):
@@ -90,6 +109,8 @@ def walk_forward(model: Forecaster, y: pd.Series, split: WalkForward,
             res.fit_time_s += wall
             res.fit_cpu_s += cpu
             res.n_fits += 1
+            if hasattr(model, "fit_info"):
+                res.fit_infos.append(dict(model.fit_info()))
         else:
             revealed = y.iloc[seen_until:origin.position].copy()
             _, wall, _ = _timed(model.update, revealed)
@@ -154,7 +175,8 @@ def evaluate_cell(cell: Cell, y: pd.Series) -> CellResult:
     started = time.perf_counter()
     try:
         model = forecaster.build(cell.model, {**cell.params, **cell.options},
-                                 season_length=cell.season_length, seed=cell.seed)
+                                 season_length=cell.season_length, seed=cell.seed,
+                                 horizon=cell.split.horizon)
         # Loading a framework (seconds for TensorFlow) is a cost of the process, not of
         # training: a model may do it here, untimed, instead of inside its first fit.
         getattr(model, "load_libraries", lambda: None)()
