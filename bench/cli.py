@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench list|run|report|compare|describe``.
+"""Command line: ``python -m bench list|run|report|compare|describe|fetch``.
 
 A usage or input error prints one line on stderr and exits 2, with no traceback and
 nothing written.
@@ -83,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="re-render the reports of a stored run without re-running it")
     rep.add_argument("--run", type=int, metavar="ID", help="run id in the store (default: the latest)")
     _add_out(rep)
+
+    fetch = sub.add_parser("fetch", help="download, verify and cache the catalog's data files ahead of time",
+                           description="Download every file of the named datasets (default: the whole "
+                                       "catalog) into the cache (BENCH_CACHE_DIR, default ~/.cache/bench), "
+                                       "check its sha256, and print one line per file. Files already in "
+                                       "BENCH_DATA_DIR or the cache are verified, not downloaded again. "
+                                       "BENCH_MIRROR=URL downloads URL/<dataset>/<file> instead of the "
+                                       "catalog's public URLs.")
+    fetch.add_argument("names", nargs="*", metavar="NAME", help="a dataset (see `list datasets`)")
     return parser
 
 
@@ -96,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print_warnings_as_one_line()
         args = build_parser().parse_args(argv)
         return {"list": cmd_list, "run": cmd_run, "report": cmd_report,
-                "compare": cmd_compare, "describe": cmd_describe}[args.command](args)
+                "compare": cmd_compare, "describe": cmd_describe, "fetch": cmd_fetch}[args.command](args)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -218,6 +227,12 @@ def cmd_compare(args) -> int:
         raise BenchError("--mae-tolerance must be >= 0 and --time-ratio >= 1")
     return compare.main(args.base, args.new, compare.Tolerances(mae_tolerance=args.mae_tolerance,
                                                                 time_ratio=args.time_ratio))
+
+
+def cmd_fetch(args) -> int:
+    for ds, f, path, how in data.fetch(args.names):
+        print(f"{ds.name}/{f.name}: {how}, sha256 ok: {path}", flush=True)
+    return 0
 
 
 def cmd_report(args) -> int:
