@@ -2,9 +2,12 @@
 
 Where a catalog file comes from, in order: ``$BENCH_DATA_DIR/<dataset>/<file>``, the user
 cache (``$BENCH_CACHE_DIR``, default ``~/.cache/bench``), else a download from the
-catalog URL into the cache. Every file is checked against the catalog's sha256 before
-it is parsed; a download goes to a temporary file that is renamed into place only
-once its hash is right, so a bad file never sits in the cache.
+catalog URL into the cache. ``$BENCH_MIRROR`` replaces the catalog URLs with
+``$BENCH_MIRROR/<dataset>/<file>``, the layout of ``BENCH_DATA_DIR``, so that a web
+server in a data folder is a mirror. Every file is checked against the catalog's sha256
+before it is parsed; a download goes to a temporary file that is renamed into place only
+once its hash is right, so a bad file never sits in the cache. ``fetch`` fills the cache
+ahead of time.
 
 A user's series is a ``Dataset`` too (``origin="user"``): its file is a local ``path``
 instead of a URL, and ``user_dataset`` builds it from command-line style options. The
@@ -19,10 +22,11 @@ import json
 import os
 import re
 import tomllib
+import urllib.parse
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -536,22 +540,58 @@ def _on_observed_calendar(y: pd.Series, frequency: str, source: str = "") -> pd.
 # --------------------------------------------------------------------------- files and downloads
 
 def locate_file(ds: Dataset, f: CatalogFile) -> Path:
+    return find_file(ds, f)[0]
+
+
+def find_file(ds: Dataset, f: CatalogFile) -> tuple[Path, str]:
+    """The verified file and where it came from, downloading it into the cache if need be."""
     if f.path is not None:
         local = Path(f.path)
         if not local.is_file():
             raise BenchError(f"dataset {ds.name!r}: no file {local}")
         if f.sha256:
             check_sha256(local, f.sha256, origin=str(local))
-        return local
+        return local, "your file"
     data_dir = os.environ.get("BENCH_DATA_DIR")
     if data_dir:
         candidate = Path(data_dir) / ds.name / f.name
         if candidate.is_file():
             check_sha256(candidate, f.sha256, origin=str(candidate))
-            return candidate
+            return candidate, "in BENCH_DATA_DIR"
     cached = cache_dir() / ds.name / f.name
     if cached.is_file():
         check_sha256(cached, f.sha256, origin=str(cached))
-        return cached
-    download(f.url, cached, f.sha256)
-    return cached
+        return cached, "cached"
+    url = download_url(ds, f)
+    download(url, cached, f.sha256)
+    return cached, f"downloaded from {url}"
+
+
+def download_url(ds: Dataset, f: CatalogFile) -> str:
+    mirror = mirror_url()
+    if mirror is None:
+        return f.url
+    return f"{mirror}/{urllib.parse.quote(ds.name)}/{urllib.parse.quote(f.name)}"
+
+
+def mirror_url() -> str | None:
+    """``$BENCH_MIRROR`` without its trailing slash; None when unset."""
+    mirror = os.environ.get("BENCH_MIRROR")
+    if not mirror:
+        return None
+    parts = urllib.parse.urlsplit(mirror)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BenchError(f"BENCH_MIRROR: {mirror!r} is not an http:// or https:// URL "
+                         f"(e.g. http://127.0.0.1:8000, serving <dataset>/<file>)")
+    return mirror.rstrip("/")
+
+
+def fetch(names: Iterable[str] | None = None) -> Iterator[tuple[Dataset, CatalogFile, Path, str]]:
+    """Verify, and download into the cache if need be, every file of ``names`` (default: the project
+    catalog), so that later runs need no network; yields each file with ``find_file``'s answer."""
+    # Every name and the mirror are checked before the first download.
+    datasets = [get_dataset(name) for name in (names or catalog_names())]
+    mirror_url()
+    for ds in datasets:
+        for f in ds.files:
+            yield ds, f, *find_file(ds, f)

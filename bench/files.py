@@ -60,7 +60,11 @@ def check_sha256(path: Path, expected: str, *, origin: str) -> None:
 
 
 def download(url: str, dest: Path, sha256: str) -> None:
-    """Fetch ``url`` into ``dest`` atomically; ``dest`` exists afterwards only if its hash is right."""
+    """Fetch ``url`` into ``dest`` atomically; ``dest`` exists afterwards only if its hash is right.
+
+    A failed download also removes the folders it created, so that it leaves nothing behind.
+    """
+    created = [folder for folder in dest.parents if not folder.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
@@ -85,5 +89,11 @@ def download(url: str, dest: Path, sha256: str) -> None:
         raise BenchError(f"{url}: download failed ({' '.join(str(exc).split()) or type(exc).__name__})") from None
     finally:
         tmp.unlink(missing_ok=True)
+        if not dest.exists():
+            for folder in created:    # innermost first; rmdir keeps one another process wrote into
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
 
 
