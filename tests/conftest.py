@@ -9,14 +9,37 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import pytest
 
 from bench import data
+from bench.errors import BenchError
 
 REPO = Path(__file__).resolve().parent.parent
+# Only a default for BENCH_DATA_DIR: CI's checkout sits beside this folder, a user's clone
+# has nothing beside it. No test names it; tests get files through the loader.
 SHARED_DATA = REPO.parent / "shared" / "data"
 
-# Tests read the real datasets from ../shared/data unless the caller points elsewhere;
-# they never download and never touch the user's cache. The path is made absolute
-# because some tests run the CLI from another working directory.
-os.environ["BENCH_DATA_DIR"] = str(Path(os.environ.get("BENCH_DATA_DIR", SHARED_DATA)).resolve())
+
+def _fetch_catalog() -> Path:
+    """The cache, filled by the loader (a verified download, from BENCH_MIRROR if set) once
+    per session: it has BENCH_DATA_DIR's layout, and per-test caches then stay empty."""
+    try:
+        for _ in data.fetch():
+            pass
+    except BenchError as exc:
+        pytest.exit(f"no BENCH_DATA_DIR, and the catalog could not be fetched: {exc}", returncode=4)
+    return data.cache_dir()
+
+
+if not os.environ.get("BENCH_DATA_DIR") and SHARED_DATA.is_dir():
+    os.environ["BENCH_DATA_DIR"] = str(SHARED_DATA)
+if not os.environ.get("BENCH_DATA_DIR"):
+    os.environ["BENCH_DATA_DIR"] = str(_fetch_catalog())
+# Absolute, because some tests run the CLI from another working directory.
+os.environ["BENCH_DATA_DIR"] = str(Path(os.environ["BENCH_DATA_DIR"]).resolve())
+
+
+def catalog_file(dataset: str, name: str) -> Path:
+    """A catalog file's path as the loader finds it, for tests that craft files from the real data."""
+    ds = data.get_dataset(dataset)
+    return data.locate_file(ds, next(f for f in ds.files if f.name == name))
 
 
 @pytest.fixture(autouse=True)

@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 
 from bench import api
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import REPO, catalog_file
 
 pytestmark = pytest.mark.slow          # ~50 subprocesses; each case takes a second or two
 
-AIR = SHARED_DATA / "air_passengers" / "AirPassengers.csv"
+AIR = catalog_file("air_passengers", "AirPassengers.csv")
 AIR_SHA = "5f8b316b84545d9cfb05612298df8415ce4c44421c7012d109465564b07ebc06"
 
 
@@ -44,6 +44,10 @@ def run(*args, needles, env=None, id):
 
 def desc(*args, needles, id):
     return Case(id, ("describe", *args, "--out", "{case}/plots"), tuple(needles))
+
+
+def fetch(*args, needles, env=None, id):
+    return Case(id, ("fetch", *args), tuple(needles), env or {})
 
 
 CASES = [
@@ -141,6 +145,14 @@ CASES = [
     desc("air_passengers", "--last", "5", id="describe-last-too-small", needles=["--last must be at least 20"]),
     desc("--csv", "{files}/air.csv", "--horizon", "12", id="describe-has-no-split-options",
          needles=["unrecognized arguments: --horizon"]),
+    # --- fetch (the case's cache holds air_passengers only) ----------------------------------------
+    fetch("air_passengers", "air_pasengers", id="fetch-unknown-dataset",
+          needles=["unknown dataset 'air_pasengers'"]),
+    fetch(id="fetch-mirror-not-a-url", env={"BENCH_MIRROR": "127.0.0.1:8000"},
+          needles=["BENCH_MIRROR: '127.0.0.1:8000' is not an http:// or https:// URL"]),
+    fetch("google_stock", id="fetch-mirror-unreachable",
+          env={"BENCH_MIRROR": "http://127.0.0.1:9", "BENCH_DATA_DIR": ""},
+          needles=["http://127.0.0.1:9/google_stock/Google_Stock_Price_Train.csv: download failed"]),
 ]
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bench import data, describe
-from tests.conftest import SHARED_DATA
+from tests.conftest import catalog_file
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -103,7 +103,7 @@ def test_the_season_comparison_reads_as_a_sentence():
 
 
 def test_cli_describes_a_catalog_dataset_and_a_user_csv_with_its_flaws(tmp_path):
-    header, *rows = (SHARED_DATA / "air_passengers" / "AirPassengers.csv").read_text().splitlines()
+    header, *rows = catalog_file("air_passengers", "AirPassengers.csv").read_text().splitlines()
     rows = rows[:30] + rows[31:]                                   # a missing month
     rows = rows[70:] + rows[:70]                                   # out of order
     csv = tmp_path / "my passengers.csv"

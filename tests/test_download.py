@@ -1,7 +1,12 @@
-"""The download path, against a real HTTP server on 127.0.0.1 serving ../shared/data."""
+"""The download path, against a real HTTP server on 127.0.0.1 serving the test data folder."""
+import contextlib
+import dataclasses
 import functools
 import hashlib
 import http.server
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -9,18 +14,30 @@ import pytest
 
 from bench import data
 from bench.errors import BenchError
-from tests.conftest import SHARED_DATA
+from tests.conftest import REPO, catalog_file
+
+AIR = catalog_file("air_passengers", "AirPassengers.csv")
+
+
+@contextlib.contextmanager
+def serving(folder: Path):
+    """A web server on 127.0.0.1 for ``folder``; yields its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 @pytest.fixture
 def server():
-    handler = functools.partial(_QuietHandler, directory=str(SHARED_DATA))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    # conftest guarantees BENCH_DATA_DIR: a folder laid out as <dataset>/<file>, i.e. a mirror.
+    with serving(Path(os.environ["BENCH_DATA_DIR"])) as url:
+        yield url
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -29,10 +46,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_download_stores_the_verified_file_in_the_cache(server, tmp_path):
-    source = SHARED_DATA / "air_passengers" / "AirPassengers.csv"
     dest = tmp_path / "cache" / "air_passengers" / "AirPassengers.csv"
-    data.download(f"{server}/air_passengers/AirPassengers.csv", dest, _sha(source))
-    assert dest.read_bytes() == source.read_bytes()
+    data.download(f"{server}/air_passengers/AirPassengers.csv", dest, _sha(AIR))
+    assert dest.read_bytes() == AIR.read_bytes()
     assert list(dest.parent.iterdir()) == [dest]
 
 
@@ -43,15 +59,15 @@ def test_a_wrong_hash_names_url_and_both_hashes_and_leaves_no_file(server, tmp_p
         data.download(url, dest, "0" * 64)
     message = str(info.value)
     assert url in message and "0" * 64 in message
-    assert _sha(SHARED_DATA / "air_passengers" / "AirPassengers.csv") in message
-    assert list(dest.parent.iterdir()) == []
+    assert _sha(AIR) in message
+    assert list(tmp_path.iterdir()) == []          # neither the file nor the folder made for it
 
 
 def test_a_missing_file_is_a_clear_error_and_leaves_no_file(server, tmp_path):
     dest = tmp_path / "x" / "nothing.csv"
     with pytest.raises(BenchError, match="download failed"):
         data.download(f"{server}/nothing.csv", dest, "0" * 64)
-    assert list(dest.parent.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_load_without_data_dir_downloads_once_then_reads_the_cache(server, tmp_path, monkeypatch):
@@ -69,7 +85,6 @@ def test_load_without_data_dir_downloads_once_then_reads_the_cache(server, tmp_p
 
 
 def _with_url(ds, url):
-    import dataclasses
     return dataclasses.replace(ds, files=(dataclasses.replace(ds.files[0], url=url),))
 
 
@@ -97,7 +112,7 @@ def test_a_truncated_download_names_url_sizes_and_hashes_and_leaves_no_file(tmp_
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/AirPassengers.csv"
         dest = tmp_path / "air_passengers" / "AirPassengers.csv"
-        expected = _sha(SHARED_DATA / "air_passengers" / "AirPassengers.csv")
+        expected = _sha(AIR)
         with pytest.raises(BenchError) as info:
             data.download(url, dest, expected)
     finally:
@@ -107,4 +122,72 @@ def test_a_truncated_download_names_url_sizes_and_hashes_and_leaves_no_file(tmp_
     n = len(_TruncatingHandler.body)
     assert url in message and "truncated" in message and f"{n} of {n + 1000} bytes" in message
     assert expected in message and hashlib.sha256(_TruncatingHandler.body).hexdigest() in message
-    assert list(dest.parent.iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_download_into_an_existing_folder_keeps_the_folder(server, tmp_path):
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(BenchError):
+        data.download(f"{server}/nothing.csv", tmp_path / "kept" / "nothing.csv", "0" * 64)
+    assert [p.name for p in tmp_path.iterdir()] == ["kept"] and not any((tmp_path / "kept").iterdir())
+
+
+# --------------------------------------------------------------------------- BENCH_MIRROR and fetch
+
+def test_the_mirror_replaces_the_catalog_urls_with_dataset_and_file(server, tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCH_DATA_DIR")
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("BENCH_MIRROR", server + "/")
+    ds = data.get_dataset("google_stock")
+    found = [data.find_file(ds, f) for f in ds.files]
+    assert [how for _, how in found] == [f"downloaded from {server}/google_stock/{f.name}" for f in ds.files]
+    for (path, _), f in zip(found, ds.files):
+        assert path == tmp_path / "google_stock" / f.name
+        assert path.read_bytes() == catalog_file("google_stock", f.name).read_bytes()
+    assert [data.find_file(ds, f)[1] for f in ds.files] == ["cached", "cached"]
+    assert len(data.load(ds)) == 1258 + 20
+
+
+@pytest.mark.parametrize("mirror", ["127.0.0.1:8000", "ftp://127.0.0.1/data", "http://"])
+def test_a_mirror_that_is_not_a_web_url_is_refused_before_anything_is_fetched(mirror, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("BENCH_MIRROR", mirror)
+    with pytest.raises(BenchError, match=r"^BENCH_MIRROR: .* is not an http:// or https:// URL"):
+        list(data.fetch())
+    assert list(tmp_path.iterdir()) == []
+
+
+def fetch_cli(*names, mirror, cache):
+    env = {**os.environ, "BENCH_MIRROR": mirror, "BENCH_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
+    env.pop("BENCH_DATA_DIR")
+    return subprocess.run([sys.executable, "-m", "bench", "fetch", *names], cwd=cache.parent, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_fetch_downloads_verifies_and_caches_the_whole_catalog_then_finds_it_cached(server, tmp_path):
+    cache = tmp_path / "cache"
+    done = fetch_cli(mirror=server, cache=cache)
+    assert done.returncode == 0, done.stderr
+    expected = [(name, f.name) for name in data.catalog_names() for f in data.get_dataset(name).files]
+    assert done.stdout.splitlines() == [f"{d}/{f}: downloaded from {server}/{d}/{f}, sha256 ok: {cache / d / f}"
+                                        for d, f in expected]
+    for d, f in expected:
+        assert (cache / d / f).read_bytes() == catalog_file(d, f).read_bytes()
+    again = fetch_cli("air_passengers", mirror="http://127.0.0.1:9", cache=cache)    # nothing listens there
+    assert again.returncode == 0, again.stderr
+    cached = cache / "air_passengers" / "AirPassengers.csv"
+    assert again.stdout == f"air_passengers/AirPassengers.csv: cached, sha256 ok: {cached}\n"
+
+
+def test_fetch_from_a_mirror_serving_a_wrong_file_exits_2_and_caches_nothing(tmp_path):
+    served = tmp_path / "mirror" / "air_passengers"
+    served.mkdir(parents=True)
+    (served / "AirPassengers.csv").write_text(AIR.read_text().replace("1949-01,112", "1949-01,113"))
+    cache = tmp_path / "cache"
+    with serving(served.parent) as mirror:
+        done = fetch_cli("air_passengers", mirror=mirror, cache=cache)
+    assert done.returncode == 2 and done.stdout == ""
+    url = f"{mirror}/air_passengers/AirPassengers.csv"
+    wrong = _sha(served / "AirPassengers.csv")
+    assert done.stderr == f"error: {url}: sha256 mismatch (expected {_sha(AIR)}, got {wrong})\n"
+    assert not cache.exists()

@@ -9,9 +9,9 @@ import pytest
 
 from bench import api, data
 from bench.errors import BenchError, BenchWarning
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import REPO, catalog_file
 
-AIR = (SHARED_DATA / "air_passengers" / "AirPassengers.csv").resolve()   # the CLI stores resolved paths
+AIR = catalog_file("air_passengers", "AirPassengers.csv").resolve()   # the CLI stores resolved paths
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +99,7 @@ def test_gaps_and_empty_values_are_errors_unless_filled(tmp_path):
 
 
 def test_trading_days_absent_from_the_file_become_holidays_with_the_observed_calendar(tmp_path):
-    raw = pd.read_csv(SHARED_DATA / "google_stock" / "Google_Stock_Price_Train.csv", thousands=",")
+    raw = pd.read_csv(catalog_file("google_stock", "Google_Stock_Price_Train.csv"), thousands=",")
     path = tmp_path / "goog.csv"
     raw[["Date", "Open"]].to_csv(path, index=False)
     with pytest.raises(BenchError, match=r"missing timestamps at frequency 'B'.*--calendar observed"):
