@@ -140,3 +140,48 @@ def variance_grows_with_level(x: np.ndarray, m: int) -> bool:
     if len(x) < 4 or np.any(x <= 0):
         return False
     return guerrero_lambda(x, m) < 0.5
+
+
+KPSS_CRITICAL_5PCT = 0.463  # KPSS (1992) table, level stationarity, 5%: urca's cval used by R
+
+
+def kpss_lags(n: int) -> int:
+    """The bandwidth R's ``forecast::ndiffs`` gives ``urca::ur.kpss``: ``trunc(3 * sqrt(n) / 13)``."""
+    return int(3.0 * math.sqrt(n) / 13.0)
+
+
+def ndiffs(x: np.ndarray, max_d: int = 2) -> int:
+    """First differences needed for stationarity, as R's ``forecast::ndiffs`` (KPSS, level, 5%).
+
+    Difference while the KPSS statistic (Bartlett long-run variance with ``kpss_lags``) exceeds
+    the 5% critical value, at most ``max_d`` times; a constant series needs no more.
+    """
+    from statsmodels.tsa.stattools import kpss
+    import warnings
+
+    x = np.asarray(x, dtype=float)
+    for d in range(max_d + 1):
+        if len(x) < 3 or np.ptp(x) == 0 or d == max_d:
+            return d
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # p-value outside statsmodels' table
+            stat = kpss(x, regression="c", nlags=max(kpss_lags(len(x)), 0))[0]
+        if not stat > KPSS_CRITICAL_5PCT:
+            return d
+        x = np.diff(x)
+    return max_d
+
+
+SEASONAL_STRENGTH_THRESHOLD = 0.64
+
+
+def nsdiffs(x: np.ndarray, m: int) -> int:
+    """Seasonal differences (0 or 1), as R's ``forecast::nsdiffs(test = "seas")`` inside auto.arima.
+
+    One when the STL seasonal strength exceeds 0.64 (the threshold the forecast package chose
+    on M3 and M4), none when ``m <= 1`` or the series has no more than two seasons.
+    """
+    x = np.asarray(x, dtype=float)
+    if m <= 1 or len(x) <= 2 * m or np.ptp(x) == 0:
+        return 0
+    return int(seasonal_strength(x, m) > SEASONAL_STRENGTH_THRESHOLD)
