@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from bench import data, executor, forecaster, provenance, report, runner, schedule, suite as suites
+from bench import data, executor, forecaster, provenance, report, runner, schedule, selection, suite as suites
 from bench.errors import BenchError
 from bench.store import Store
 
@@ -184,22 +184,40 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         if run_id is not None:
             store.drop_unfinished(run_id)
             done = store.finished_keys(run_id)
-            todo = [c for c in cells if keys[c] not in done]
         else:
             run_id = store.start_run(started_at=_now(), suite=suite.name, suite_source=suite.source,
                                      git_commit=provenance.git_commit(), environment=provenance.environment())
-            todo = cells
-        todo = schedule.longest_first(todo, schedule.past_wall_times(store.cell_times()),
-                                      {name: len(y) for name, y in series.items()})
+            done = set()
+        validation = [c for c in cells if c.span == "validation"]
+        n_total = len(cells) + len({(c.dataset, c.group, c.seed) for c in validation})   # + one chosen per seed
         if on_cell:
-            on_cell("start_run", run_id=run_id, n_cells=len(todo), n_skipped=len(cells) - len(todo),
+            n_done = sum(keys[c] in done for c in cells)
+            on_cell("start_run", run_id=run_id, n_cells=n_total - n_done, n_skipped=n_done,
                     suite=suite, store=store.path)
         started = time.perf_counter()
-        for result in executor.execute(todo, series, workers=workers, cluster=cluster,
-                                       cell_timeout_s=cell_timeout_s):
-            store.add_cell(run_id, result, keys[result.cell])
-            if on_cell:
-                on_cell("done", result=result)
+        lengths = {name: len(y) for name, y in series.items()}
+        past = schedule.past_wall_times(store.cell_times())
+
+        def execute(batch: list[runner.Cell]) -> None:
+            todo = schedule.longest_first([c for c in batch if keys[c] not in done], past, lengths)
+            for result in executor.execute(todo, series, workers=workers, cluster=cluster,
+                                           cell_timeout_s=cell_timeout_s):
+                store.add_cell(run_id, result, keys[result.cell])
+                if on_cell:
+                    on_cell("done", result=result)
+
+        # Selections first: the test cells of the variants they choose join the others.
+        execute(validation)
+        stored = store.cells(run_id)
+        chosen, unchosen = selection.chosen_cells(validation, stored[stored["cell_key"].isin(set(keys.values()))])
+        for cell in chosen + [r.cell for r in unchosen]:
+            keys[cell] = runner.cell_key(cell, code_version=code, data_hash=data_hashes[cell.dataset])
+        for result in unchosen:
+            if keys[result.cell] not in done:
+                store.add_cell(run_id, result, keys[result.cell])
+                if on_cell:
+                    on_cell("done", result=result)
+        execute([c for c in cells if c.span == "test"] + chosen)
         store.finish_run(run_id, finished_at=_now(), total_time_s=time.perf_counter() - started)
         report.write_reports(store, run_id, out)
     finally:

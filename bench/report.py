@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from bench import stats
+from bench import selection, stats
 from bench.files import write_atomic
 
 METRIC_NAMES = ["mae", "rmse", "mape", "smape", "mase"]
@@ -43,8 +43,42 @@ def dataset_files(dataset: str) -> dict[str, str]:
 
 # ---------------------------------------------------------------------------- tables
 
+# Columns that stores before schema 2 (and hand-made frames) lack, with what they meant then.
+_CELL_DEFAULTS = {"span": "test", "selection": "", "selection_group": "", "fit_info": "{}"}
+
+
+def with_cell_defaults(cells: pd.DataFrame) -> pd.DataFrame:
+    missing = {k: v for k, v in _CELL_DEFAULTS.items() if k not in cells.columns}
+    return cells.assign(**missing) if missing else cells
+
+
+def test_cells(cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells the tables describe: test-span walks, minus the variants a ``select = "test"`` passed over."""
+    cells = with_cell_defaults(cells)
+    cells = cells[cells["span"] == "test"]
+    candidates = selection.candidates(cells, "test")
+    passed_over = candidates.loc[~candidates["chosen"].astype(bool), selection.CANDIDATE_KEYS]
+    if passed_over.empty:
+        return cells
+    keys = pd.MultiIndex.from_frame(cells[selection.CANDIDATE_KEYS])
+    return cells[~keys.isin(pd.MultiIndex.from_frame(passed_over))]
+
+
+def fit_info_text(infos) -> str:
+    """What a variant's fits chose, over seeds: ``order=(1,1,1)(0,1,1)12 transform=log``, ``epochs_run=41``."""
+    from bench.runner import summarise_fit_infos
+
+    summary = summarise_fit_infos([json.loads(i) for i in infos if i and i != "{}"])
+    return " ".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in summary.items())
+
+
 def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: dict | None = None) -> pd.DataFrame:
     """One row per dataset x model variant; seeds become a mean and a standard deviation.
+
+    Only test-span walks make rows (``test_cells``); a row chosen by a selection says so
+    in ``selection`` (``selection.VALIDATION_NOTE`` or ``selection.TEST_NOTE``). Rows
+    chosen on the test span are optimistic: they get no rank, are never the dataset's
+    best, and the overall table leaves them out.
 
     ``fit_time_s`` is the mean wall time of one fit, ``predict_time_s`` of one predict
     call (one origin); totals over the walk are kept beside them. ``rank`` ranks the
@@ -53,6 +87,7 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
     (see ``dm_tests``); without them those columns are empty. With the ``run`` its id,
     suite and calibration time are added, which ``bench.compare`` needs from a results.csv.
     """
+    cells = test_cells(cells)
     cells = cells.assign(
         fit_time_per_fit_s=cells["fit_time_s"] / cells["n_fits"],
         predict_time_per_call_s=cells["predict_time_s"] / cells["n_origins"],
@@ -75,6 +110,9 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
         row["n_fits"] = ok["n_fits"].max() if len(ok) else np.nan
         row["n_origins"] = ok["n_origins"].max() if len(ok) else np.nan
         row["n_params"] = ok["n_params"].median() if len(ok) else np.nan
+        row["fit_info"] = fit_info_text(ok["fit_info"])
+        mode = group["selection"].iloc[0]
+        row["selection"] = {"validation": selection.VALIDATION_NOTE, "test": selection.TEST_NOTE}.get(mode, "")
         row.update(split)
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -83,7 +121,7 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
                               kind="stable").reset_index(drop=True)
     # Appended after the original columns so readers of results.csv by position still work.
     table["variant"] = _variant_names(table)
-    ran = table["n_ok"] > 0
+    ran = (table["n_ok"] > 0) & (table["selection"] != selection.TEST_NOTE)
     table["rank"] = table["mae"].where(ran).groupby(table["dataset"]).rank(method="average")
     table["mae_vs_seasonal_naive"] = table["mae"] / _reference_mae(table, REFERENCE_MODEL)
     table["refit"] = [_refit_text(r) for r in table.itertuples()]
@@ -178,7 +216,7 @@ def dm_tests(table: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
         if not len(ran):
             continue
         h = stats.overlapping_origins(int(ran["horizon"].iloc[0]), int(ran["step"].iloc[0]))
-        best, naive = ran.iloc[0], _reference_row(ran, NAIVE_MODEL)
+        best, naive = best_row(ran), _reference_row(ran, NAIVE_MODEL)
         for idx, row in ran.iterrows():
             for ref, prefix in ((best, "vs_best"), (naive, "vs_naive")):
                 if ref is None or ref.name == idx:
@@ -194,6 +232,12 @@ def dm_tests(table: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def best_row(rows: pd.DataFrame) -> pd.Series | None:
+    """The dataset's most accurate row that ran and was not chosen on the test span."""
+    honest = rows[(rows["n_ok"] > 0) & (rows["selection"] != selection.TEST_NOTE)]
+    return honest.sort_values("mae", kind="stable").iloc[0] if len(honest) else None
+
+
 def _key(row: pd.Series) -> tuple:
     return tuple(row[k] for k in VARIANT_KEYS)
 
@@ -206,6 +250,7 @@ def overall(table: pd.DataFrame) -> pd.DataFrame:
     ran on more datasets come first, then lower mean rank: a variant that ran on one
     dataset only cannot top the table on that one dataset.
     """
+    table = table[table["selection"] != selection.TEST_NOTE]
     ran = table[table["n_ok"] > 0]
     names = list(dict.fromkeys(table["variant"]))
     mae = ran.pivot(index="variant", columns="dataset", values="mae").reindex(names)
@@ -298,7 +343,7 @@ def dataset_table(rows: pd.DataFrame) -> str:
     for r in rows.itertuples():
         best = r.rank == 1 if r.n_ok else False
         body.append([
-            fmt_rank(r.rank), r.label, r.params_text or "-",
+            fmt_rank(r.rank), f"{r.label} [{r.selection}]" if r.selection else r.label, r.params_text or "-",
             fmt(r.mae, r.mae_std), fmt(r.rmse, r.rmse_std), fmt(r.mape, r.mape_std),
             fmt(r.mase, r.mase_std), fmt(r.mae_vs_naive),
             "best" if best and np.isnan(r.dm_p_vs_best) else fmt_dm_p(r.dm_p_vs_best, r.dm_h_vs_best, h),
@@ -344,8 +389,10 @@ def unit_of(dataset: str) -> str:
 
 def verdict(rows: pd.DataFrame, unit: str = "") -> str:
     """Which model wins the dataset, whether it beats naive significantly, and what it costs."""
-    ran = rows[rows["n_ok"] > 0]
-    best = ran.iloc[0]
+    best = best_row(rows)
+    if best is None:
+        return "Every model that ran here was chosen on the test span: no honest verdict."
+    ran = rows[(rows["n_ok"] > 0) & (rows["selection"] != selection.TEST_NOTE)]
     unit_text = f" {unit}" if unit else ""
     n = best["n_params"]
     cost = (f"Cost: {fmt_time(best['fit_time_s'])} s per fit, {fmt_time(best['predict_time_s'])} s per "
@@ -365,12 +412,12 @@ def verdict(rows: pd.DataFrame, unit: str = "") -> str:
             against = f"{ratio}; **significantly better than naive** (DM {_p_phrase(p)})."
         else:
             against = f"{ratio}; **not significantly better than naive** at 5% (DM {_p_phrase(p)})."
-    tied = ran.iloc[1:]
-    tied = tied[tied["dm_p_vs_best"] >= SIGNIFICANCE]
+    others = ran.drop(index=best.name)
+    tied = others[others["dm_p_vs_best"] >= SIGNIFICANCE]
     if len(tied):
         names = ", ".join(f"{r.variant} ({_p_phrase(r.dm_p_vs_best)})" for r in tied.itertuples())
         close = f"Not significantly worse than the winner at 5%: {names}."
-    elif len(ran) > 1 and ran["dm_p_vs_best"].iloc[1:].notna().all():
+    elif len(others) and others["dm_p_vs_best"].notna().all():
         close = "Every other model is significantly worse than the winner at 5%."
     else:
         close = ""
@@ -380,6 +427,7 @@ def verdict(rows: pd.DataFrame, unit: str = "") -> str:
 def not_ok_lines(rows: pd.DataFrame, cells: pd.DataFrame) -> list[str]:
     """One line per failed or skipped variant and reason, naming the seeds when only some of them failed."""
     lines = []
+    cells = test_cells(cells)
     mine = cells[cells["dataset"].isin(set(rows["dataset"]))]
     for keys, group in mine.groupby(VARIANT_KEYS, sort=True):
         label, params = keys[1], keys[3]
@@ -424,11 +472,16 @@ def _header(run: dict, cells: pd.DataFrame | None) -> list[str]:
         + (f" Calibration workload: {fmt_time(env['calibration_s'])} s." if "calibration_s" in env else ""),
     ]
     if cells is not None and len(cells):
+        cells = with_cell_defaults(cells)
+        validation = cells[cells["span"] == "validation"]
+        cells = cells[cells["span"] == "test"]
         counts = cells["status"].value_counts()
         order = ["ok", *sorted(s for s in counts.index if s != "ok")]   # failed, skipped, timeout, ...
         parts = [f"{int(counts[s])} {s}" for s in order if s in counts]
         note = "" if set(counts.index) <= {"ok"} else "; the failed and skipped are listed under each dataset"
-        lines.append(f"Cells (dataset x variant x seed): {len(cells)}: {', '.join(parts)}{note}.")
+        lines.append(f"Cells (dataset x variant x seed): {len(cells)}: {', '.join(parts)}{note}."
+                     + (f" Selections walked {len(validation)} variant x seed cells over the validation span "
+                        "first (listed on the dataset pages)." if len(validation) else ""))
     return lines
 
 
@@ -493,7 +546,40 @@ def dataset_page(run: dict, table: pd.DataFrame, dataset: str, cells: pd.DataFra
                 for r in ran.itertuples()]
         lines += [tabulate(body, headers=["model", "DM vs best", "p", "h used", "DM vs naive", "p", "h used"],
                            tablefmt="github", disable_numparse=True), ""]
+    lines += _fit_info_lines(ran)
+    if cells is not None:
+        lines += _selection_lines(dataset, with_cell_defaults(cells))
     return "\n".join(lines)
+
+
+def _fit_info_lines(ran: pd.DataFrame) -> list[str]:
+    """What each model's fits chose (automatic orders, transforms, epochs trained), where it says."""
+    described = ran[ran["fit_info"].astype(bool)]
+    if described.empty:
+        return []
+    body = [[r.variant, r.fit_info] for r in described.itertuples()]
+    return ["What the fits chose (numbers: mean over fits and seeds; text: the most frequent choice):", "",
+            tabulate(body, headers=["model", "fitted"], tablefmt="github", disable_numparse=True), ""]
+
+
+def _selection_lines(dataset: str, cells: pd.DataFrame) -> list[str]:
+    """Every candidate of the dataset's selections with the score it was chosen on."""
+    lines = []
+    for mode, note, score in (("validation", selection.VALIDATION_NOTE, "validation MAE"),
+                              ("test", selection.TEST_NOTE, "test MAE")):
+        table = selection.candidates(cells[cells["dataset"] == dataset], mode)
+        for group, rows in table.groupby("selection_group", sort=True):
+            chosen = rows[rows["chosen"]]
+            picked = f"**{chosen['label'].iloc[0]}** is {note}" if len(chosen) else "no candidate finished"
+            lines += [f"Selection for {group} ({len(rows)} candidates; lowest {score}, mean over seeds; ties: "
+                      f"fewer parameters): {picked}.", ""]
+            body = [[("→ " if r.chosen else "") + r.label, r.params_text or "-", fmt(r.mae, r.mae_std),
+                     "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}",
+                     r.status + (f": {r.reason}" if r.reason else "")]
+                    for r in rows.sort_values(["mae", "params_text"], na_position="last").itertuples()]
+            lines += [tabulate(body, headers=["candidate", "params", score, "n_params", "status"],
+                               tablefmt="github", disable_numparse=True), ""]
+    return lines
 
 
 def _fmt_int(value) -> str:
@@ -571,7 +657,7 @@ def forecasts_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, co
     """Figure: actual values and the forecasts of the dataset's best ``top`` variants and naive."""
     from bench import plots
 
-    colors = colors or plots.variant_colors(list(overall(table)["variant"]))
+    colors = colors or _colors(table)
     return plots.forecasts_figure(**forecast_plot_data(table, per_step, dataset, colors, top))
 
 
@@ -580,7 +666,7 @@ def cost_plot(table: pd.DataFrame, dataset: str | None = None, colors: dict | No
     from bench import plots
 
     summary = overall(table)
-    colors = colors or plots.variant_colors(list(summary["variant"]))
+    colors = colors or _colors(table)
     if dataset is not None:
         ran = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
         unit = unit_of(dataset)
@@ -598,6 +684,13 @@ def cost_plot(table: pd.DataFrame, dataset: str | None = None, colors: dict | No
         ylabel="MAE / seasonal naive MAE (geometric mean over datasets)", reference=(1.0, "seasonal naive"))
 
 
+def _colors(table: pd.DataFrame) -> dict:
+    """One colour per variant, in overall order, then the rows the overall table leaves out."""
+    from bench import plots
+
+    return plots.variant_colors(list(dict.fromkeys([*overall(table)["variant"], *table["variant"]])))
+
+
 def ranks_plot(table: pd.DataFrame):
     """Figure: the rank heat map of variants (best overall first) by datasets."""
     from bench import plots
@@ -610,7 +703,7 @@ def render_plots(table: pd.DataFrame, per_step: pd.DataFrame) -> dict[str, bytes
     from bench import plots
 
     summary = overall(table)
-    colors = plots.variant_colors(list(summary["variant"]))
+    colors = _colors(table)
     out = {}
     for dataset, rows in table.groupby("dataset", sort=True):
         if not (rows["n_ok"] > 0).any():
@@ -638,11 +731,12 @@ def rank_grid(table: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame,
 def render(run: dict, cells: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, str | bytes]:
     """Every report file of a run, by file name: a pure function of the stored rows."""
     table = aggregate(cells, forecasts, run)
+    cells = with_cell_defaults(cells)
     files: dict[str, str | bytes] = {"LEADERBOARD.md": leaderboard(run, table, cells),
                                      "results.csv": results_csv(table)}
     for dataset in sorted(table["dataset"].unique()):
         files[dataset_files(dataset)["page"]] = dataset_page(run, table, dataset, cells)
-    files.update(render_plots(table, mean_forecasts(cells, forecasts)))
+    files.update(render_plots(table, mean_forecasts(test_cells(cells), forecasts)))
     return files
 
 

@@ -84,13 +84,13 @@ def _timed(call: Callable, *args):
 
 
 def walk_forward(model: Forecaster, y: pd.Series, split: WalkForward,
-                 season_length: int = 1) -> WalkResult:
-    """Walk ``model`` over ``y``; at each origin it sees only ``y`` before the origin.
+                 season_length: int = 1, span: str = "test") -> WalkResult:
+    """Walk ``model`` over ``y``'s test span (or its validation span); at each origin it sees only ``y`` before the origin.
 
     Every slice handed to the model is a copy, so a model cannot reach the future through
     a view of the parent series.
     """
-    origins = list(split.origins(len(y)))
+    origins = list(split.origins(len(y), span))
     values = y.to_numpy(dtype=float)
     h = split.horizon
     res = WalkResult(
@@ -140,20 +140,26 @@ class Cell:
     seed: int
     split: WalkForward
     season_length: int
+    span: str = "test"          # which span the walk covers: "test", or "validation" (selection)
+    # How the variant is chosen among its suite entry's grid: "" (it is not: every variant
+    # is a row), "validation" or "test"; ``group`` names that entry in the tables.
+    selection: str = ""
+    group: str = ""
     # Run settings that change no result (a TensorBoard directory): not part of the
     # variant's name, nor of its key; passed only to models whose constructor takes them.
     options: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def key(self) -> tuple:
-        return (self.dataset, self.label, params_text(self.params), self.seed)
+        return (self.dataset, self.label, params_text(self.params), self.seed, self.span)
 
 
 def cell_key(cell: Cell, *, code_version: str, data_hash: str) -> str:
     """Everything that determines a cell's result; equal keys mean the cell need not run again."""
     split = cell.split.as_dict()
     payload = json.dumps([cell.dataset, cell.model, cell.label, cell.params, cell.seed, split,
-                          cell.season_length, code_version, data_hash], sort_keys=True, default=str)
+                          cell.season_length, cell.span, cell.selection, cell.group, code_version, data_hash],
+                         sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -180,7 +186,7 @@ def evaluate_cell(cell: Cell, y: pd.Series) -> CellResult:
         # Loading a framework (seconds for TensorFlow) is a cost of the process, not of
         # training: a model may do it here, untimed, instead of inside its first fit.
         getattr(model, "load_libraries", lambda: None)()
-        walk = walk_forward(model, y, cell.split, cell.season_length)
+        walk = walk_forward(model, y, cell.split, cell.season_length, cell.span)
     except ModelSkipped as exc:
         return CellResult(cell, "skipped", str(exc), wall_time_s=time.perf_counter() - started)
     except Exception as exc:  # one failing model never stops the run

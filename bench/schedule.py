@@ -25,10 +25,10 @@ from bench.runner import Cell
 SLOW_FAMILIES = ("rnn", "prophet")
 
 
-def history_key(cell: Cell) -> tuple[str, str, str, str]:
+def history_key(cell: Cell) -> tuple[str, str, str, str, str]:
     """What a cell's duration depends on; the seed is left out (seeds take about as long)."""
     split = cell.split.as_dict()
-    return cell.dataset, cell.model, json.dumps(cell.params, sort_keys=True), json.dumps(split)
+    return cell.dataset, cell.model, json.dumps(cell.params, sort_keys=True), json.dumps(split), cell.span
 
 
 def longest_first(cells: Sequence[Cell], past_wall_s: dict[tuple, float],
@@ -53,6 +53,6 @@ def past_wall_times(cells_table: pd.DataFrame) -> dict[tuple, float]:
     ok = cells_table[cells_table["status"] == "ok"]
     if ok.empty:
         return {}
-    keys = list(zip(ok["dataset"], ok["model"], ok["params"], ok["split"]))
+    keys = list(zip(ok["dataset"], ok["model"], ok["params"], ok["split"], ok["span"]))
     return pd.Series(ok["wall_time_s"].to_numpy(), index=pd.MultiIndex.from_tuples(keys)) \
-        .groupby(level=[0, 1, 2, 3]).median().to_dict()
+        .groupby(level=[0, 1, 2, 3, 4]).median().to_dict()

@@ -3,6 +3,12 @@
 An origin at position ``o`` means: the model has seen ``y[:o]`` (or the last
 ``window`` points of it) and forecasts ``y[o : o + horizon]``. Origins cover the last
 ``test_size`` points, each with its full horizon inside the test span.
+
+Selection among a grid's variants walks them over the **validation span**: the
+``validation_size`` points (default: as many as the test span) just before the test
+span, with the same horizon, step, refit and window protocol. Every validation origin's
+forecast targets end before the test span begins, so nothing a selection sees depends
+on a test-span value.
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 MIN_TRAIN_POINTS = 2
+SPANS = ("test", "validation")
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class WalkForward:
     step: int = 1           # origins advance by this many points
     refit_every: int = 1    # refit at every k-th origin; update() in between
     window: int | None = None   # None: expanding; n: sliding window of n points
+    validation_size: int | None = None   # points of the validation span; None: test_size
 
     def __post_init__(self):
         for name in ("horizon", "test_size", "step", "refit_every"):
@@ -38,15 +46,31 @@ class WalkForward:
                              f"got {self.window!r}")
         if self.horizon > self.test_size:
             raise ValueError(f"split horizon ({self.horizon}) is longer than test_size ({self.test_size})")
+        if self.validation_size is not None and (not isinstance(self.validation_size, int)
+                                                 or self.validation_size < self.horizon):
+            raise ValueError(f"split validation_size must be an integer >= horizon ({self.horizon}) or absent, "
+                             f"got {self.validation_size!r}")
 
-    def min_length(self) -> int:
-        return self.test_size + MIN_TRAIN_POINTS
+    @property
+    def validation_points(self) -> int:
+        return self.validation_size if self.validation_size is not None else self.test_size
 
-    def origins(self, n: int) -> Iterator[Origin]:
-        if n < self.min_length():
-            raise ValueError(f"series of {n} points is too short for test_size {self.test_size}: "
-                             f"it needs at least {self.min_length()} points")
-        first, last = n - self.test_size, n - self.horizon
+    def min_length(self, span: str = "test") -> int:
+        before = self.validation_points if span == "validation" else 0
+        return self.test_size + before + MIN_TRAIN_POINTS
+
+    def origins(self, n: int, span: str = "test") -> Iterator[Origin]:
+        """The origins of the test span of a series of ``n`` points, or of the validation span before it."""
+        if span not in SPANS:
+            raise ValueError(f"span must be one of {SPANS}, got {span!r}")
+        if n < self.min_length(span):
+            what = (f"test_size {self.test_size}" if span == "test" else
+                    f"a validation span of {self.validation_points} before a test span of {self.test_size}")
+            raise ValueError(f"series of {n} points is too short for {what}: "
+                             f"it needs at least {self.min_length(span)} points")
+        end = n if span == "test" else n - self.test_size        # forecast targets stay before end
+        size = self.test_size if span == "test" else self.validation_points
+        first, last = end - size, end - self.horizon
         for k, position in enumerate(range(first, last + 1, self.step)):
             start = 0 if self.window is None else max(0, position - self.window)
             yield Origin(position=position, refit=k % self.refit_every == 0, train_start=start)
@@ -55,8 +79,8 @@ class WalkForward:
         """The fields in declaration order: stored with each cell and hashed into its key."""
         return dataclasses.asdict(self)
 
-    def n_origins(self, n: int) -> int:
-        return sum(1 for _ in self.origins(n))
+    def n_origins(self, n: int, span: str = "test") -> int:
+        return sum(1 for _ in self.origins(n, span))
 
     def describe(self) -> str:
         window = "expanding" if self.window is None else f"sliding {self.window}"

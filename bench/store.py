@@ -2,6 +2,11 @@
 
 Each finished cell is written in its own transaction, so a crash loses at most the
 cell in flight. Every table and report is a pure function of these rows.
+
+The schema carries a version (SQLite's ``user_version``). A store written by an older
+version of bench is migrated when opened (columns added with their defaults: version 1
+stores had no validation span, no selection and no fit_info); a store from a newer
+version is refused with one line.
 """
 from __future__ import annotations
 
@@ -11,7 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.errors import BenchError
 from bench.runner import CellResult, params_text
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,7 +49,11 @@ CREATE TABLE IF NOT EXISTS cells (
     predict_time_s REAL, predict_cpu_s REAL,
     n_fits INTEGER, n_updates INTEGER, n_origins INTEGER, n_params INTEGER,
     wall_time_s REAL NOT NULL,
-    cell_key TEXT NOT NULL              -- hash of what determines the result (see runner.cell_key)
+    cell_key TEXT NOT NULL,             -- hash of what determines the result (see runner.cell_key)
+    span TEXT NOT NULL DEFAULT 'test',  -- test | validation (a selection's walk before the test span)
+    selection TEXT NOT NULL DEFAULT '', -- '' | validation | test: how the variant is chosen in its group
+    selection_group TEXT NOT NULL DEFAULT '',   -- the suite entry whose grid the variant belongs to
+    fit_info TEXT NOT NULL DEFAULT '{}' -- JSON: the model's fit_info(), summarised over its fits
 );
 CREATE TABLE IF NOT EXISTS forecasts (
     cell_id INTEGER NOT NULL REFERENCES cells(cell_id),
@@ -55,13 +67,31 @@ CREATE TABLE IF NOT EXISTS forecasts (
 """
 
 
+_ADDED_IN_2 = ["span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEFAULT ''",
+               "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"]
+
+
 class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
         self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.executescript(SCHEMA)
+        self._create_or_migrate()
+
+    def _create_or_migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        has_tables = self.db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise BenchError(f"{self.path}: result store of a newer bench (schema {version}; this one reads "
+                             f"up to {SCHEMA_VERSION}); upgrade bench or use another --out")
+        with self.db:
+            if has_tables and version < 2:
+                for column in _ADDED_IN_2:
+                    self.db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
+            self.db.executescript(SCHEMA)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
@@ -88,14 +118,16 @@ class Store:
             cur = self.db.execute(
                 "INSERT INTO cells (run_id, dataset, model, label, params, seed, split, season_length, "
                 "status, reason, mae, rmse, mape, smape, mase, fit_time_s, fit_cpu_s, update_time_s, "
-                "predict_time_s, predict_cpu_s, n_fits, n_updates, n_origins, n_params, wall_time_s, cell_key) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "predict_time_s, predict_cpu_s, n_fits, n_updates, n_origins, n_params, wall_time_s, cell_key, "
+                "span, selection, selection_group, fit_info) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, c.dataset, c.model, c.label, json.dumps(c.params, sort_keys=True), c.seed,
                  json.dumps(split), c.season_length, result.status, result.reason,
                  s.get("mae"), s.get("rmse"), s.get("mape"), s.get("smape"), s.get("mase"),
                  *((w.fit_time_s, w.fit_cpu_s, w.update_time_s, w.predict_time_s, w.predict_cpu_s,
                     w.n_fits, w.n_updates, len(w.origin_positions), w.n_params) if w else (None,) * 9),
-                 result.wall_time_s, cell_key))
+                 result.wall_time_s, cell_key, c.span, c.selection, c.group,
+                 json.dumps(w.fit_info() if w else {}, sort_keys=True)))
             cell_id = int(cur.lastrowid)
             if w is not None:
                 rows = [(cell_id, str(t), step + 1, float(w.actuals[i, step]), float(w.forecasts[i, step]),
@@ -106,7 +138,8 @@ class Store:
 
     def cell_times(self) -> pd.DataFrame:
         """Every stored cell's identity, status and wall time, across runs (for scheduling)."""
-        return pd.read_sql_query("SELECT dataset, model, params, split, status, wall_time_s FROM cells", self.db)
+        return pd.read_sql_query("SELECT dataset, model, params, split, span, status, wall_time_s FROM cells",
+                                 self.db)
 
     def latest_run_id(self, suite: str | None = None) -> int | None:
         if suite is None:
@@ -142,7 +175,7 @@ class Store:
         # In the order of what they are, not of when they ran (longest-first scheduling
         # and worker timing decide that): tables and means over seeds must not depend on it.
         frame = pd.read_sql_query("SELECT * FROM cells WHERE run_id = ? "
-                                  "ORDER BY dataset, label, model, params, seed, cell_id",
+                                  "ORDER BY span, dataset, label, model, params, seed, cell_id",
                                   self.db, params=(run_id,))
         frame["params_text"] = [params_text(json.loads(p)) for p in frame["params"]]
         return frame

@@ -10,8 +10,15 @@
     label = "lstm_small"               # optional: how tables name it
     params = { units = [32, 64], lookback = 24 }   # a list expands into a grid
     datasets = ["air_passengers"]      # optional: only these datasets
+    select = "validation"              # optional: keep only the grid's best variant (below)
 
-Model parameters are scalars; a list always means "one variant per value".
+Model parameters are scalars; a list always means "one variant per value". Without
+``select`` every variant of a grid is a row of the tables. With ``select = "validation"``
+every variant is walked over the validation span before the test span (same protocol),
+and only the one with the lowest validation MAE (mean over seeds; ties: fewer
+parameters) is evaluated on the test span, under the entry's label. ``select = "test"``
+picks the variant with the lowest test MAE instead: for exploration only, the tables
+mark it "chosen on the test span (optimistic)" and the overall ranking leaves it out.
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ from bench.splits import WalkForward
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 SPLIT_FIELDS = {f.name for f in dataclasses.fields(WalkForward)}
+SELECT_MODES = ("validation", "test")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,12 @@ class ModelSpec:
     label: str | None       # None: the variant is named by the model and its parameters
     params: dict
     datasets: tuple[str, ...] | None
+    select: str = ""        # "", "validation" or "test": keep only the grid's best variant
+
+    @property
+    def group(self) -> str:
+        """How the tables name the entry whose best variant a selection keeps."""
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -107,13 +121,33 @@ def parse_suite(raw: dict, *, source: str, where: str) -> Suite:
                                  f"that the suite does not list")
         label = entry.pop("label", None)
         params = entry.pop("params", {})
+        select = entry.pop("select", "")
         if entry:
             raise BenchError(f"{where}: model {name!r}: unknown key(s) {', '.join(sorted(entry))}")
-        models.append(ModelSpec(name, label, params, tuple(restrict) if restrict else None))
+        if select and select not in SELECT_MODES:
+            raise BenchError(f"{where}: model {name!r}: select must be one of {', '.join(SELECT_MODES)}, "
+                             f"got {select!r}")
+        if select and len(expand_grid(params)) < 2:
+            raise BenchError(f"{where}: model {name!r}: select = {select!r} needs a grid to choose from "
+                             f"(a list of values in params)")
+        models.append(ModelSpec(name, label, params, tuple(restrict) if restrict else None, select))
     if not datasets or not models:
         raise BenchError(f"{where}: a suite needs at least one [[datasets]] and one [[models]] entry")
+    _check_groups(models, datasets, where)
     return Suite(raw.get("name", Path(where).stem), raw.get("description", ""), seeds,
                  datasets, tuple(models), source)
+
+
+def _check_groups(models: list[ModelSpec], datasets: dict, where: str) -> None:
+    """A selecting entry's label names one row per dataset: no other entry may produce it."""
+    for ds_name in datasets:
+        here = [m for m in models if m.datasets is None or ds_name in m.datasets]
+        groups = [m.group for m in here if m.select]
+        clash = sorted({g for g in groups
+                        if groups.count(g) > 1 or any(not m.select and m.group == g for m in here)})
+        if clash:
+            raise BenchError(f"{where}: dataset {ds_name!r}: more than one model entry is named "
+                             f"{', '.join(map(repr, clash))}; give each entry with select a label of its own")
 
 
 def expand_grid(params: dict) -> list[dict]:
@@ -133,17 +167,52 @@ def select(suite: Suite, *, datasets: list[str] | None = None, models: list[str]
                                                       if k in datasets})
     if models:
         known = {m.name for m in suite.models} | {m.label for m in suite.models if m.label}
-        unknown = sorted(set(models) - known)
+        unknown = []
+        for name in dict.fromkeys(models):
+            if name in known:
+                continue
+            try:
+                forecaster.get_entry(name)
+            except KeyError:
+                unknown.append(name)
         if unknown:
-            raise BenchError(f"--model: {', '.join(unknown)} not in suite {suite.name!r} "
-                             f"(it has: {', '.join(sorted(known))})")
-        suite = dataclasses.replace(suite, models=tuple(m for m in suite.models
-                                                        if m.name in models or m.label in models))
+            raise BenchError(f"--model: {', '.join(unknown)} is neither a registered model nor in suite "
+                             f"{suite.name!r} (registered: {', '.join(sorted(forecaster.REGISTRY))}; "
+                             f"the suite has: {', '.join(sorted(known))})")
+        kept = [m for m in suite.models if m.name in models or m.label in models]
+        suite = dataclasses.replace(suite, models=tuple(kept + _defaults_for_uncovered(kept, models, suite)))
     return suite
 
 
+def _defaults_for_uncovered(kept: list[ModelSpec], names: list[str], suite: Suite) -> list[ModelSpec]:
+    """Registered models named with -m that the suite does not configure for some dataset.
+
+    Nothing named on the command line is dropped silently: on every dataset where no kept
+    entry covers it, the model runs with its automatic defaults (its constructor's own;
+    a model that cannot handle the series is then a ``skipped`` row with its reason).
+    """
+    added = []
+    for name in dict.fromkeys(names):
+        if name not in forecaster.REGISTRY:
+            continue        # a label: it names exactly the entries that carry it
+        covering = [m for m in kept if m.name == name]
+        if any(m.datasets is None for m in covering):
+            continue
+        covered = {d for m in covering for d in m.datasets}
+        missing = tuple(d for d in suite.datasets if d not in covered)
+        if missing:
+            # The model's name as its label: one row of the overall table across datasets,
+            # whichever entry configured it where.
+            added.append(ModelSpec(name, name, {}, missing))
+    return added
+
+
 def cells(suite: Suite, *, seeds: int | None = None) -> list[Cell]:
-    """Every (dataset, variant, seed) of the suite; deterministic models run one seed."""
+    """Every (dataset, variant, seed) of the suite; deterministic models run one seed.
+
+    Variants of a ``select = "validation"`` entry are validation-span cells; the test cell
+    of the variant they choose is made after they ran (``bench.selection.chosen_cells``).
+    """
     n_seeds = seeds or suite.seeds
     out = []
     for ds_name, (ds, split) in suite.datasets.items():
@@ -151,10 +220,12 @@ def cells(suite: Suite, *, seeds: int | None = None) -> list[Cell]:
             if spec.datasets is not None and ds_name not in spec.datasets:
                 continue
             entry = forecaster.get_entry(spec.name)
+            span = "validation" if spec.select == "validation" else "test"
             for params in expand_grid(spec.params):
                 for seed in range(n_seeds if entry.seeded else 1):
                     out.append(Cell(ds_name, spec.name, variant_label(spec, params), params, seed,
-                                    split, ds.season_length))
+                                    split, ds.season_length, span=span, selection=spec.select,
+                                    group=spec.group if spec.select else ""))
     return out
 
 

@@ -49,7 +49,7 @@ def test_list_commands_start_fast_without_loading_deep_learning_libraries():
     (["run"], "one of the arguments --all --suite is required"),
     (["run", "--suite", "nope"], "no suite 'nope'"),
     (["run", "--all", "-d", "nope"], "--dataset: nope not in suite"),
-    (["run", "--all", "-m", "nope"], "--model: nope not in suite"),
+    (["run", "--all", "-m", "nope"], "--model: nope is neither a registered model nor in suite"),
     (["run", "--all", "--seeds", "0"], "--seeds must be a positive integer"),
     (["report", "--out", "/nonexistent/dir"], "no result store"),
     (["list", "things"], "invalid choice"),
