@@ -1,0 +1,50 @@
+"""The result store's schema version: older stores are migrated, newer ones refused."""
+import sqlite3
+
+import pytest
+
+from bench import api
+from bench.errors import BenchError
+from bench.store import SCHEMA_VERSION, Store
+
+# The schema of stores written before the schema had a version (bench up to stop 10).
+VERSION_1 = """
+CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
+    total_time_s REAL, suite TEXT NOT NULL, suite_source TEXT NOT NULL, git_commit TEXT, environment TEXT NOT NULL);
+CREATE TABLE cells (cell_id INTEGER PRIMARY KEY AUTOINCREMENT, run_id INTEGER NOT NULL REFERENCES runs(run_id),
+    dataset TEXT NOT NULL, model TEXT NOT NULL, label TEXT NOT NULL, params TEXT NOT NULL, seed INTEGER NOT NULL,
+    split TEXT NOT NULL, season_length INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT NOT NULL,
+    mae REAL, rmse REAL, mape REAL, smape REAL, mase REAL, fit_time_s REAL, fit_cpu_s REAL, update_time_s REAL,
+    predict_time_s REAL, predict_cpu_s REAL, n_fits INTEGER, n_updates INTEGER, n_origins INTEGER,
+    n_params INTEGER, wall_time_s REAL NOT NULL, cell_key TEXT NOT NULL);
+CREATE TABLE forecasts (cell_id INTEGER NOT NULL REFERENCES cells(cell_id), origin_time TEXT NOT NULL,
+    step INTEGER NOT NULL, y_true REAL NOT NULL, y_pred REAL NOT NULL, mase_scale REAL,
+    PRIMARY KEY (cell_id, origin_time, step));
+INSERT INTO runs VALUES (1, '2026-11-01T00:00:00Z', '2026-11-01T00:01:00Z', 60.0, 'old', '', 'abc',
+    '{"cpu": "x", "cores": 2, "python": "3.11", "packages": {}}');
+INSERT INTO cells VALUES (1, 1, 'air_passengers', 'naive', 'naive', '{}', 0,
+    '{"horizon": 1, "test_size": 2, "step": 1, "refit_every": 1, "window": null}', 12, 'ok', '',
+    1.0, 1.0, 1.0, 1.0, 1.0, 0.1, 0.1, 0.0, 0.1, 0.1, 1, 1, 2, 0, 0.5, 'k1');
+INSERT INTO forecasts VALUES (1, '1960-11-01', 1, 508.0, 507.0, 1.0), (1, '1960-12-01', 1, 432.0, 433.0, 1.0);
+"""
+
+
+def test_a_store_written_before_schema_versions_is_migrated_and_still_reads(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(VERSION_1)
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    res = api.load(path)
+    cell = res.cells.iloc[0]
+    assert (cell["span"], cell["selection"], cell["fit_info"]) == ("test", "", "{}")
+    assert res.table.set_index("variant").loc["naive", "mae"] == 1.0
+
+
+def test_a_store_of_a_newer_bench_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(BenchError, match="newer bench"):
+        Store(path)
