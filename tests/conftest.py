@@ -17,6 +17,15 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def pytest_configure(config):
+    if not os.environ.get("BENCH_DATA_DIR") and SHARED_DATA.is_dir():
+        os.environ["BENCH_DATA_DIR"] = str(SHARED_DATA)
+    if not os.environ.get("BENCH_DATA_DIR"):
+        os.environ["BENCH_DATA_DIR"] = str(_fetch_catalog())
+    # Absolute, because some tests run the CLI from another working directory.
+    os.environ["BENCH_DATA_DIR"] = str(Path(os.environ["BENCH_DATA_DIR"]).resolve())
+
+
 def _fetch_catalog() -> Path:
     """The cache, filled by the loader (a verified download, from BENCH_MIRROR if set) once
     per session: it has BENCH_DATA_DIR's layout, and per-test caches then stay empty."""
@@ -26,14 +35,6 @@ def _fetch_catalog() -> Path:
     except BenchError as exc:
         pytest.exit(f"no BENCH_DATA_DIR, and the catalog could not be fetched: {exc}", returncode=4)
     return data.cache_dir()
-
-
-if not os.environ.get("BENCH_DATA_DIR") and SHARED_DATA.is_dir():
-    os.environ["BENCH_DATA_DIR"] = str(SHARED_DATA)
-if not os.environ.get("BENCH_DATA_DIR"):
-    os.environ["BENCH_DATA_DIR"] = str(_fetch_catalog())
-# Absolute, because some tests run the CLI from another working directory.
-os.environ["BENCH_DATA_DIR"] = str(Path(os.environ["BENCH_DATA_DIR"]).resolve())
 
 
 def catalog_file(dataset: str, name: str) -> Path:
