@@ -61,6 +61,11 @@ def read_results(path: str | Path) -> pd.DataFrame:
     if missing:
         raise BenchError(f"{path}: not a results table of this harness (missing columns: {', '.join(missing)})")
     table["params_text"] = table["params_text"].fillna("")
+    # A selection's row is the entry, whichever variant it chose: the choice may change
+    # between runs, and then its accuracy is what the gate judges.
+    selected = table["selection"].fillna("").astype(bool) if "selection" in table else pd.Series(False, table.index)
+    table["chosen_params"] = table["params_text"].where(selected, "")
+    table.loc[selected, "params_text"] = ""
     return table
 
 
@@ -91,6 +96,9 @@ def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
         return {**out, "verdict": "ok" if r["status_new"] == "ok" else "not ok",
                 "why": f"status {r['status_base']} -> {r['status_new']}"}
     reasons = []
+    chosen_base, chosen_new = r.get("chosen_params_base", ""), r.get("chosen_params_new", "")
+    if chosen_base != chosen_new:
+        out["why"] = f"selection chose {chosen_new} (was {chosen_base})"
     base_mae, new_mae = r["mae_base"], r["mae_new"]
     out["mae_change_pct"] = 100.0 * (new_mae - base_mae) / base_mae if base_mae else np.nan
     allowed = tol.mae_tolerance * abs(base_mae)
@@ -111,7 +119,7 @@ def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
             reasons.append(f"{kind} time {t_base:.3g} s -> {t_new:.3g} s ({ratio:.2f}x after calibration, "
                            f"allowed {tol.time_ratio:g}x)")
     if reasons:
-        out.update(verdict="REGRESSION", why="; ".join(reasons))
+        out.update(verdict="REGRESSION", why="; ".join(filter(None, [out["why"], *reasons])))
     return out
 
 
