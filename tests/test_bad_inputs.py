@@ -111,7 +111,7 @@ CASES = [
     run("--csv", "{files}/air_passengers.csv", id="file-name-of-a-catalog-dataset",
         needles=["the name 'air_passengers' taken from the file name; pass --name"]),
     run("--csv", "{files}/air.csv", "-m", "nope", id="unknown-model-with-csv",
-        needles=["--model: nope not in suite 'default'"]),
+        needles=["--model: nope is neither a registered model nor in suite 'default'"]),
     run("--all", "--time-col", "Month", id="csv-option-without-csv", needles=["--time-col needs --csv FILE"]),
     run("--all", "--resume", "--force", id="resume-and-force", needles=["--force", "not allowed with", "--resume"]),
     run("--suite", "{files}/names_my_series.toml", "--csv", "{files}/air.csv", "--name", "my_series",
