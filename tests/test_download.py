@@ -33,6 +33,12 @@ def serving(folder: Path):
         httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def _no_callers_mirror(monkeypatch):
+    # A mirror set for the session (CI's fresh clone) would stand in for the servers these tests choose.
+    monkeypatch.delenv("BENCH_MIRROR", raising=False)
+
+
 @pytest.fixture
 def server():
     # conftest guarantees BENCH_DATA_DIR: a folder laid out as <dataset>/<file>, i.e. a mirror.
