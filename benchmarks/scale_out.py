@@ -27,8 +27,10 @@ from bench import api
 
 REPO = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
-# As the pytest benchmarks: the datasets come from ../shared/data unless told otherwise.
-os.environ.setdefault("BENCH_DATA_DIR", str(REPO.parent / "shared" / "data"))
+# As the pytest benchmarks: the datasets come from ../shared/data when it exists, unless told
+# otherwise; without it, from the loader's cache or a verified download.
+if (REPO.parent / "shared" / "data").is_dir():
+    os.environ.setdefault("BENCH_DATA_DIR", str(REPO.parent / "shared" / "data"))
 
 
 def peak_rss_mb(proc: psutil.Process) -> float:
