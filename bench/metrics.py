@@ -7,6 +7,7 @@ number over every origin and step; with ``axis=0`` it is one number per horizon 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -78,5 +79,52 @@ def mase_scales(y_train, season_length: int, *, n_origins: int) -> np.ndarray:
     return np.array([seasonal_naive_scale(h, season_length) for h in histories])
 
 
+NEAR_ZERO_SHARE = 0.1   # MAPE means nothing where an actual is below this share of the median |actual|
+
+
+def mape_undefined(y_true) -> str:
+    """Why MAPE means nothing on these actual values, or "" where it is meaningful.
+
+    A percentage error divides by the actual value, so the points nearest zero dominate
+    the mean: an actual of 0 makes it undefined (``mape`` gives NaN), and one below a
+    tenth of the typical (median absolute) value turns an ordinary error into hundreds of
+    percent. The actuals must be the test span's distinct targets.
+    """
+    values = np.abs(np.asarray(y_true, dtype=float).ravel())
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return "there are no actual values"
+    zeros = int(np.sum(values == 0))
+    if zeros:
+        return (f"{zeros} of the {len(values)} test actuals {'is' if zeros == 1 else 'are'} 0, where a "
+                "percentage error is undefined (the cell's MAPE is NaN)")
+    median = float(np.median(values))
+    small = int(np.sum(values < NEAR_ZERO_SHARE * median))
+    if small:
+        return (f"{small} of the {len(values)} test actuals {'is' if small == 1 else 'are'} below a tenth of "
+                f"their median ({median:.3g}; the smallest is {values.min():.2g}), where an ordinary error is "
+                "hundreds of percent and dominates the mean")
+    return ""
+
+
 Metric = Callable[..., float]
-METRICS: dict[str, Metric] = {"mae": mae, "rmse": rmse, "mape": mape, "smape": smape, "mase": mase}
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What the reports need to know of a metric besides its function (all are lower-is-better)."""
+    name: str
+    fn: Metric
+    header: str                                      # column header, with its unit
+    in_series_unit: bool = False                     # in the data's unit (else a percentage or a ratio)
+    undefined: Callable[[np.ndarray], str] | None = None   # why it means nothing on these actuals ("" if it does)
+
+
+DEFINITIONS = (
+    Definition("mae", mae, "MAE", in_series_unit=True),
+    Definition("rmse", rmse, "RMSE", in_series_unit=True),
+    Definition("mape", mape, "MAPE %", undefined=mape_undefined),
+    Definition("smape", smape, "sMAPE %"),
+    Definition("mase", mase, "MASE"),
+)
+METRICS: dict[str, Metric] = {d.name: d.fn for d in DEFINITIONS}

@@ -51,3 +51,18 @@ def test_mase_of_a_constant_history_is_nan_not_infinite():
 def test_every_metric_shares_one_keyword_signature():
     for fn in metrics.METRICS.values():
         fn(y_true=Y_TRUE, y_pred=Y_PRED, y_train=np.arange(1.0, 20.0), season_length=1)
+
+
+def test_mape_is_declared_meaningless_where_an_actual_is_zero_or_near_it_and_says_why():
+    assert metrics.mape_undefined(np.linspace(20.0, 80.0, 30)) == ""
+    assert metrics.mape_undefined([50.0, 0.0, 60.0, -0.0]).startswith("2 of the 4 test actuals are 0")
+    near = metrics.mape_undefined([50.0, 4.0, 60.0, 55.0])                # 4 < 0.1 x median 52.5
+    assert near.startswith("1 of the 4 test actuals is below a tenth of their median (52.5; the smallest is 4)")
+    assert metrics.mape_undefined([50.0, 6.0, 60.0, 55.0]) == ""          # 6 > 5.25
+    assert metrics.mape_undefined([-50.0, -60.0, 3.0, -55.0]) != ""       # crossing zero counts too
+
+
+def test_the_metric_table_names_every_metric_the_runner_computes_once():
+    names = [d.name for d in metrics.DEFINITIONS]
+    assert names == list(metrics.METRICS) == ["mae", "rmse", "mape", "smape", "mase"]
+    assert [d.name for d in metrics.DEFINITIONS if d.undefined] == ["mape"]
