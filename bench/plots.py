@@ -1,4 +1,5 @@
-"""Leaderboard plots: forecasts against actuals, accuracy against fit time, a rank heat map.
+"""Leaderboard plots: forecasts against actuals, MAE by horizon step, accuracy against fit time, a
+rank heat map.
 
 Figures are built on ``matplotlib.figure.Figure`` directly, never through pyplot: no
 global backend is chosen, nothing opens a window, and a notebook's own backend is left
@@ -117,6 +118,30 @@ def forecasts_figure(*, dataset: str, unit: str, actual: pd.Series, forecasts: d
         else:
             what = f"{horizon}-step forecast paths from every origin (grey lines)"
         ax.set_title(f"{dataset}: forecasts vs actual over the test span\n{what}{note}", fontsize=10)
+        ax.grid(True, color="0.93")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
+def mae_by_step_figure(steps: pd.DataFrame, *, dataset: str, unit: str, colors: dict,
+                       reference: str | None = None) -> Figure:
+    """MAE (y) at each horizon step (x) of each model: ``steps`` is indexed by step, one column per model.
+
+    The ``reference`` model (naive) is dashed. With one step the models are points.
+    """
+    with _style():
+        fig = Figure(figsize=(8, 4.2))
+        ax = fig.add_subplot()
+        for name in steps.columns:
+            color, marker = colors.get(name, ("tab:blue", "o"))
+            ax.plot(steps.index.to_numpy(), steps[name].to_numpy(), color=color, marker=marker, markersize=4,
+                    linewidth=1.4, linestyle="--" if name == reference else "-", label=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(steps.index) == 1:
+            ax.set_xlim(steps.index[0] - 1, steps.index[0] + 1)
+        ax.set_xlabel("horizon step (points ahead of the origin)")
+        ax.set_ylabel(f"MAE ({unit})" if unit else "MAE")
+        ax.set_title(f"{dataset}: MAE by horizon step, mean over origins", fontsize=10)
         ax.grid(True, color="0.93")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from bench import api, report, stats
+from bench import api, metrics, report, stats
 from bench.runner import params_text
 from tests.conftest import REPO
 
@@ -19,11 +19,13 @@ HORIZON, N_ORIGINS = 2, 10
 def cell_rows(dataset, actual, models):
     """Cells and forecasts frames shaped as the store returns them, from forecasts given per model and seed.
 
-    ``models`` maps a label to (model, {seed: forecasts (n_origins, horizon)} or a failure reason, params).
+    ``models`` maps a label to (model, {seed: forecasts (n_origins, horizon)} or a failure reason, params);
+    ``actual`` is (n_origins, horizon), origins one point apart.
     """
-    split = json.dumps({"horizon": HORIZON, "test_size": N_ORIGINS + HORIZON - 1, "step": 1,
+    n_origins, horizon = actual.shape
+    split = json.dumps({"horizon": horizon, "test_size": n_origins + horizon - 1, "step": 1,
                         "refit_every": 1, "window": None})
-    times = pd.date_range("2000-01-01", periods=N_ORIGINS, freq="D").astype(str)
+    times = pd.date_range("2000-01-01", periods=n_origins, freq="D").astype(str)
     cells, forecasts = [], []
     for label, (model, runs, params) in models.items():
         for seed, run in (runs.items() if isinstance(runs, dict) else [(0, runs)]):
@@ -34,14 +36,13 @@ def cell_rows(dataset, actual, models):
             if isinstance(run, str):
                 cells.append({**row, "status": "failed", "reason": run})
                 continue
-            errors = run - actual
-            cells.append({**row, "status": "ok", "reason": "", "mae": np.abs(errors).mean(),
-                          "rmse": np.sqrt((errors ** 2).mean()), "mape": 100 * np.abs(errors / actual).mean(),
-                          "smape": np.nan, "mase": np.abs(errors).mean(), "fit_time_s": 0.5 * N_ORIGINS,
-                          "predict_time_s": 0.01 * N_ORIGINS, "n_fits": N_ORIGINS, "n_origins": N_ORIGINS,
-                          "n_params": 7 if model == "good" else 0})
+            scores = {name: float(fn(y_true=actual, y_pred=run)) for name, fn in metrics.METRICS.items()
+                      if name != "mase"}
+            cells.append({**row, "status": "ok", "reason": "", **scores, "mase": scores["mae"],
+                          "fit_time_s": 0.5 * n_origins, "predict_time_s": 0.01 * n_origins, "n_fits": n_origins,
+                          "n_origins": n_origins, "n_params": 7 if model == "good" else 0})
             forecasts += [dict(cell_id=cell_id, origin_time=t, step=s + 1, y_true=actual[i, s], y_pred=run[i, s],
-                               mase_scale=1.0) for i, t in enumerate(times) for s in range(HORIZON)]
+                               mase_scale=1.0) for i, t in enumerate(times) for s in range(horizon)]
     return pd.DataFrame(cells), pd.DataFrame(forecasts)
 
 
@@ -90,7 +91,7 @@ def test_the_leaderboard_names_the_winner_its_significance_against_naive_and_its
     _, cells, forecasts = toy
     board = report.leaderboard(RUN, report.aggregate(cells, forecasts, RUN), cells)
     assert "**Winner: good**" in board
-    assert "**significantly better than naive** (DM p" in board
+    assert "**significantly better than naive** (DM test, Holm-adjusted for the 2 models compared with naive" in board
     assert "Cost: 0.5 s per fit, 0.01 s per forecast, 7 fitted parameters." in board
     assert "Run 3 of suite `toy`, started 2026-01-02T03:04:05Z, took 12.5 s. Commit `abc123`." in board
     assert "Machine: Test CPU, 2 cores" in board
@@ -134,9 +135,121 @@ def test_rendering_twice_gives_the_same_bytes_for_every_file(toy):
     _, cells, forecasts = toy
     first, second = report.render(RUN, cells, forecasts), report.render(RUN, cells, forecasts)
     assert set(first) == {"LEADERBOARD.md", "results.csv", "toy.md", "toy_forecasts.png", "toy_cost.png",
-                          "cost_vs_accuracy.png", "rank_heatmap.png"}
+                          "toy_steps.png", "cost_vs_accuracy.png", "rank_heatmap.png"}
     assert first == second
     assert all(first[name][:8] == b"\x89PNG\r\n\x1a\n" for name in first if name.endswith(".png"))
+
+
+def test_the_winner_against_naive_is_holm_adjusted_over_every_model_compared_with_naive(toy):
+    _, cells, forecasts = toy
+    table = report.aggregate(cells, forecasts).set_index("label")
+    family = ["good", "seasonal_naive"]                        # naive is the reference; broken did not run
+    expected = stats.holm(table.loc[family, "dm_p_vs_naive"].to_numpy())
+    np.testing.assert_allclose(table.loc[family, "dm_p_vs_naive_holm"], expected)
+    assert np.isnan(table.loc["naive", "dm_p_vs_naive_holm"]) and np.isnan(table.loc["broken", "mcs_p"])
+    assert (table.loc[family, "dm_df"] == 2).all()             # 10 origins, h = 2: floor(10 / 4)
+
+
+def _dataset(actual, errors, seed=0):
+    """A one-dataset run: each model forecasts ``actual`` plus its error level times |noise| of one sign."""
+    rng = np.random.default_rng(seed)
+    models = {label: (label, actual + level * (1 + rng.normal(0, 0.3, actual.shape)), {})
+              for label, level in errors.items()}
+    return cell_rows("toy", actual, models)
+
+
+def test_with_too_few_windows_the_verdict_gives_no_p_value_and_says_why():
+    # 5 origins with a 4-step horizon: 8 test points, 2 non-overlapping windows.
+    actual = 100 + np.random.default_rng(1).normal(0, 1, (5, 4))
+    cells, forecasts = _dataset(actual, {"naive": 5.0, "seasonal_naive": 4.0, "good": 1.0})
+    table = report.aggregate(cells, forecasts, RUN)
+    board = report.leaderboard(RUN, table, cells)
+    rows = table[table["dataset"] == "toy"]
+    sentence = ("no test against naive: 8 test points with a 4-step horizon hold 2 non-overlapping windows: "
+                "too few to call a difference significant (a test here needs at least 16 origins; there are 5)")
+    assert sentence in report.verdict(rows)
+    assert not re.search(r"p [=<]", report.verdict(rows))
+    assert rows[["dm_p_vs_naive", "dm_p_vs_naive_holm", "mcs_p"]].isna().all().all()
+    assert "No p-values: too few non-overlapping windows (see the verdict)." in board
+    assert "model confidence set: none, too few" in report.dataset_page(RUN, table, "toy", cells)
+    naive_wins = _dataset(actual, {"naive": 1.0, "seasonal_naive": 4.0, "good": 5.0})
+    rows = report.aggregate(*naive_wins)
+    assert "no model beats repeating the last value. " in report.verdict(rows)
+    assert f"No p-values: {sentence.split(': ', 1)[1]}." in report.verdict(rows)
+
+
+def test_the_confidence_set_keeps_what_the_data_cannot_separate_from_the_winner_and_marks_the_rest():
+    actual = 100 + np.random.default_rng(2).normal(0, 1, (60, 1))
+    cells, forecasts = _dataset(actual, {"naive": 6.0, "seasonal_naive": 5.0, "good": 1.0, "twin": 1.02})
+    table = report.aggregate(cells, forecasts, RUN)
+    rows = table[table["dataset"] == "toy"].set_index("label", drop=False)
+    assert rows.loc["twin", "mcs_p"] >= 0.05 and rows.loc["naive", "mcs_p"] < 0.05
+    text = report.verdict(rows)
+    assert "Not significantly worse than the winner (the 95% model confidence set over all 4 models" in text
+    runner_up = "good" if report.best_row(rows)["label"] == "twin" else "twin"      # the two are equally good
+    assert f"{runner_up} (p = " in text and "naive (p" not in text
+    assert re.search(r"\| 4 +\| naive .*\| <0\.001\* +\|", report.dataset_table(rows))   # MCS p column, marked
+
+    cells, forecasts = _dataset(actual, {"naive": 6.0, "seasonal_naive": 5.0, "good": 1.0})
+    rows = report.aggregate(cells, forecasts, RUN)
+    assert ("Every other model is significantly worse than the winner: the 95% model confidence set over all 3 "
+            "holds the winner alone.") in report.verdict(rows)
+
+
+@pytest.mark.parametrize("smallest, why", [
+    (0.2, "1 of the 60 test actuals is below a tenth of their median"),
+    (0.0, "1 of the 60 test actuals is 0, where a percentage error is undefined"),
+])
+def test_mape_reads_n_a_with_its_reason_where_an_actual_comes_near_zero(smallest, why):
+    actual = np.linspace(20.0, 80.0, 60)[:, None]
+    actual[17, 0] = smallest
+    cells, forecasts = _dataset(actual, {"naive": 3.0, "seasonal_naive": 2.0, "good": 1.0})
+    table = report.aggregate(cells, forecasts, RUN)
+    board = report.leaderboard(RUN, table, cells)
+    section = board[board.index("## toy"):]
+    assert "| MAPE %   | sMAPE %" in section
+    good = next(line for line in section.splitlines() if line.startswith("| 1 "))
+    assert good.split("|")[6].strip() == "n/a" and good.split("|")[7].strip() not in ("n/a", "-", "nan")
+    assert f"n/a in MAPE %: {why}" in section and "nan" not in section
+    assert (table["mape_note"].str.startswith(why.split(" is")[0])).all()
+    assert np.isnan(table["mape"]).all() == (smallest == 0.0)          # results.csv keeps the raw value
+
+
+def test_bounded_actuals_keep_mape():
+    actual = np.linspace(20.0, 80.0, 60)[:, None]
+    cells, forecasts = _dataset(actual, {"naive": 3.0, "seasonal_naive": 2.0, "good": 1.0})
+    table = report.aggregate(cells, forecasts, RUN)
+    assert (table["mape_note"] == "").all()
+    assert "n/a" not in report.dataset_table(table)
+
+
+def test_the_dataset_page_shows_mae_by_horizon_step_of_the_leading_models(toy):
+    actual, cells, forecasts = toy
+    table = report.aggregate(cells, forecasts, RUN)
+    per_step = report.mean_forecasts(report.test_cells(cells), forecasts)
+    page = report.dataset_page(RUN, table, "toy", cells, per_step)
+    assert "MAE by horizon step of the leading models and naive" in page
+    assert "![toy: MAE by horizon step](toy_steps.png)" in page
+    naive = forecasts[forecasts["cell_id"] == cells.loc[cells["label"] == "naive", "cell_id"].iloc[0]]
+    step2 = (naive.loc[naive["step"] == 2, "y_true"] - naive.loc[naive["step"] == 2, "y_pred"]).abs().mean()
+    block = page[page.index("| step"):]
+    header = [c.strip() for c in block.splitlines()[0].split("|")[1:-1]]
+    row2 = [c.strip() for c in block.splitlines()[3].split("|")[1:-1]]
+    assert header[:2] == ["step", "good"] and "naive" in header
+    assert row2[0] == "2" and row2[header.index("naive")] == report.fmt(step2)
+
+
+def test_the_overall_table_says_how_sure_it_is(toy):
+    _, cells, forecasts = toy
+    table = report.aggregate(cells, forecasts, RUN)
+    summary = report.overall(table).set_index("variant")
+    ran = summary.loc[["good", "naive", "seasonal_naive"]]
+    assert (ran["rel_mae_lo"] <= ran["geomean_mae_vs_seasonal_naive"] + 1e-12).all()
+    assert (ran["geomean_mae_vs_seasonal_naive"] <= ran["rel_mae_hi"] + 1e-12).all()
+    assert ran.loc["seasonal_naive", ["rel_mae_lo", "rel_mae_hi"]].tolist() == [1.0, 1.0]
+    assert ran["lowest_share"].sum() == pytest.approx(1.0)
+    board = report.leaderboard(RUN, table, cells)
+    assert "| 95% interval" in board and "How sure:" in board
 
 
 SUITE = """
@@ -202,8 +315,9 @@ def test_every_link_in_the_leaderboard_and_pages_points_at_a_written_file(tiny_r
 def test_results_csv_carries_the_tests_and_the_run_for_compare(tiny_run):
     _, out = tiny_run
     csv = pd.read_csv(out / "results.csv")
-    for column in ("dataset", "label", "params_text", "mae", "mae_std", "rank", "mae_vs_seasonal_naive",
-                   "dm_p_vs_best", "dm_p_vs_naive", "suite", "calibration_s", "n_seeds", "status"):
+    for column in ("dataset", "label", "params_text", "mae", "mae_std", "smape", "rank", "mae_vs_seasonal_naive",
+                   "dm_p_vs_best", "dm_p_vs_naive", "dm_p_vs_naive_holm", "mcs_p", "dm_df", "mape_note",
+                   "overall_rel_mae_lo", "overall_rel_mae_hi", "suite", "calibration_s", "n_seeds", "status"):
         assert column in csv.columns, column
     assert set(csv["suite"]) == {"tiny"}
     noisy = csv[(csv["label"] == "noisy") & (csv["dataset"] == "air_passengers")].iloc[0]

@@ -4,46 +4,56 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
+from scipy import stats as sps
+from scipy.fft import dct
 
 from bench import stats
 
 
-def t3_two_sided_p(t: float) -> float:
-    """Two-sided p-value of Student t with 3 degrees of freedom, from its closed-form CDF."""
-    t = abs(t)
-    cdf = 0.5 + (t / (math.sqrt(3) * (1 + t * t / 3)) + math.atan(t / math.sqrt(3))) / math.pi
-    return 2 * (1 - cdf)
+def t2_two_sided_p(t: float) -> float:
+    """Two-sided p-value of Student t with 2 degrees of freedom, from its closed-form CDF."""
+    return 1.0 - abs(t) / math.sqrt(2.0 + t * t)
 
 
 def test_dm_on_a_four_origin_series_matches_the_hand_computation():
-    # d = loss_a - loss_b = 1, 2, 3, 4: mean 2.5; g0 = (2.25 + 0.25 + 0.25 + 2.25) / 4 = 1.25;
-    # var(mean) = 1.25 / 4 = 0.3125; DM = 2.5 / sqrt(0.3125) = 4.4721;
-    # HLN with h = 1: sqrt((4 + 1 - 2 + 0) / 4) = sqrt(0.75), so DM* = 3.8730; t with 3 df.
+    # d = 1, 2, 3, 4 (n = 4, h = 1): B = floor(4 / 2) = 2 cosine terms, sqrt(2/4) cos(pi j (t - 1/2) / 4).
+    # j = 1: cos(pi/8) (1 - 4) + cos(3 pi/8) (2 - 3); j = 2: cos(pi/4) (1 - 2 - 3 + 4) = 0.
+    # Omega = (L1^2 + 0) / 2; DM = sqrt(4) * 2.5 / sqrt(Omega); Student t with 2 df.
+    l1 = math.sqrt(0.5) * (-3 * math.cos(math.pi / 8) - math.cos(3 * math.pi / 8))
+    expected = 2 * 2.5 / math.sqrt(l1 ** 2 / 2)                           # 3.1703
     result = stats.diebold_mariano([2.0, 3.0, 4.0, 5.0], [1.0, 1.0, 1.0, 1.0], horizon=1)
-    assert result.stat == pytest.approx(math.sqrt(15), rel=1e-12)       # 4.4721 * 0.8660 = sqrt(15)
-    assert result.p_value == pytest.approx(t3_two_sided_p(math.sqrt(15)), rel=1e-9)
-    assert 0.02 < result.p_value < 0.04                                   # t tables: 3.182 < 3.873 < 4.541
+    assert result.df == 2
+    assert result.stat == pytest.approx(expected, rel=1e-12)
+    assert result.p_value == pytest.approx(t2_two_sided_p(expected), rel=1e-9)
+    assert 0.05 < result.p_value < 0.1                                   # t tables, 2 df: 2.920 < 3.170 < 4.303
 
 
-def test_dm_with_overlapping_horizons_matches_a_statsmodels_hac_regression():
-    # The DM variance is the HAC variance of a regression of d on a constant with a
-    # rectangular kernel over h - 1 lags and no small-sample correction.
-    rng = np.random.default_rng(7)
-    n, h = 40, 3
-    noise = rng.normal(size=n + h)
-    loss_b = np.abs(rng.normal(size=n)) + 1.0
-    loss_a = loss_b - 0.3 + np.convolve(noise, np.ones(h) / h, mode="valid")[:n]   # MA(h-1) differences
-    d = loss_a - loss_b
-    fit = sm.OLS(d, np.ones(n)).fit(cov_type="HAC", cov_kwds={"maxlags": h - 1, "kernel": "uniform",
-                                                               "use_correction": False})
-    hln = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
-    expected = fit.params[0] / fit.bse[0] * hln
-    result = stats.diebold_mariano(loss_a, loss_b, horizon=h)
-    assert result.stat == pytest.approx(expected, rel=1e-10)
-    assert result.stat < 0                                    # loss_a is the smaller on average
-    from scipy import stats as sps
-    assert result.p_value == pytest.approx(2 * sps.t.sf(abs(expected), df=n - 1), rel=1e-10)
+def test_cosine_projections_are_the_orthonormal_dct_without_its_constant_term():
+    x = np.random.default_rng(3).normal(size=(30, 2))
+    expected = dct(x, type=2, norm="ortho", axis=0)[1:6]
+    np.testing.assert_allclose(stats.cosine_projections(x, 5), expected, atol=1e-12)
+
+
+def test_with_every_cosine_term_the_statistic_is_the_one_sample_t_statistic():
+    x = np.random.default_rng(4).normal(0.3, 1.0, size=17)
+    assert float(stats.studentized_means(x, len(x) - 1)) == pytest.approx(sps.ttest_1samp(x, 0.0).statistic)
+
+
+@pytest.mark.parametrize("n_origins, overlap, df", [(25, 12, 1), (109, 12, 4), (20, 1, 10), (28, 1, 14), (4, 1, 2),
+                                                     (2, 1, 1), (48, 12, 2)])
+def test_the_test_keeps_one_cosine_term_per_two_overlap_lengths(n_origins, overlap, df):
+    assert stats.dm_degrees_of_freedom(n_origins, overlap) == df
+    assert stats.too_few_windows(n_origins, overlap) == (df < 2)
+
+
+def test_the_air_passengers_protocol_holds_too_few_windows_for_a_p_value():
+    # 36 test months, horizon 12: 25 origins, 3 non-overlapping windows.
+    rng = np.random.default_rng(2)
+    a, b = rng.gamma(2.0, size=25), rng.gamma(4.0, size=25)
+    assert stats.non_overlapping_windows(25, 12) == 3
+    result = stats.diebold_mariano(a, b, 12)
+    assert math.isnan(result.p_value) and result.df == 1
+    assert not math.isnan(stats.diebold_mariano(np.r_[a, a], np.r_[b, b], 12).p_value)   # 50 origins: 2 terms
 
 
 def test_swapping_the_models_flips_the_sign_and_keeps_the_p_value():
@@ -55,18 +65,48 @@ def test_swapping_the_models_flips_the_sign_and_keeps_the_p_value():
 
 
 def test_identical_losses_are_no_evidence_and_too_few_origins_give_nan():
-    assert stats.diebold_mariano([1.0, 2.0, 3.0], [1.0, 2.0, 3.0], 2) == (0.0, 1.0)
-    assert all(math.isnan(v) for v in stats.diebold_mariano([1.0], [2.0], 1))
+    assert stats.diebold_mariano([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0], 1)[:2] == (0.0, 1.0)
+    assert all(math.isnan(v) for v in stats.diebold_mariano([1.0], [2.0], 1)[:2])
 
 
-def test_when_the_lagged_variance_is_not_positive_the_test_falls_back_to_horizon_one():
-    # d alternates 2, 0, 2, 0: its lag-1 autocovariance is almost -g0, so g0 + 2 g1 < 0.
-    a = np.tile([3.0, 1.0], 10)
-    b = np.ones(20)
-    assert stats.hac_variance(a - b, 2) < 0
-    assert stats.dm_horizon_used(a, b, 2) == 1
-    assert stats.diebold_mariano(a, b, 2) == stats.diebold_mariano(a, b, 1)
-    assert stats.dm_horizon_used(a, b, 1) == 1
+def test_a_constant_nonzero_difference_is_as_significant_as_it_gets():
+    # Every origin shows the same difference: the cosine terms are 0 up to rounding.
+    result = stats.diebold_mariano(np.arange(10.0) + 1.0, np.arange(10.0), 1)
+    assert result.stat > 1e6 and result.p_value < 1e-12
+
+
+def test_holm_multiplies_the_kth_smallest_p_value_by_the_hypotheses_left_and_keeps_the_order():
+    # sorted: 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04, raised to 0.06.
+    adjusted = stats.holm([0.01, 0.04, np.nan, 0.03, 0.005])
+    np.testing.assert_allclose(adjusted, [0.03, 0.06, np.nan, 0.06, 0.02])
+
+
+def test_with_two_models_the_confidence_set_p_value_is_the_pairs_dm_p_value():
+    rng = np.random.default_rng(5)
+    a, b = rng.gamma(2.0, size=40), rng.gamma(2.6, size=40)
+    p = stats.model_confidence_set(np.column_stack([a, b]), 2)
+    worse = int(b.mean() > a.mean())
+    assert p[1 - worse] == 1.0
+    assert p[worse] == pytest.approx(stats.diebold_mariano(a, b, 2).p_value)
+
+
+def test_the_confidence_set_drops_a_clearly_worse_model_and_keeps_equal_ones():
+    rng = np.random.default_rng(6)
+    equal = rng.normal(10.0, 1.0, size=(60, 3))
+    worse = rng.normal(14.0, 1.0, size=(60, 1))
+    p = stats.model_confidence_set(np.column_stack([equal, worse]), 1)
+    assert p[3] < 0.001
+    assert (p[:3] >= 0.05).all() and p.max() == 1.0
+    assert np.isnan(stats.model_confidence_set(np.column_stack([equal, worse])[:25], 12)).all()   # too few windows
+
+
+def test_block_bootstrap_draws_runs_of_consecutive_origins_wrapping_around():
+    idx = stats.block_bootstrap_indices(10, 4, 50, np.random.default_rng(0))
+    assert idx.shape == (50, 10)
+    for row in idx:
+        for start in (0, 4):                                   # blocks start at 0, 4 and 8 (cut at 10)
+            assert ((np.diff(row[start:start + 4]) % 10) == 1).all()
+    assert set(np.unique(idx)) <= set(range(10))
 
 
 @pytest.mark.parametrize("horizon, step, overlap", [(12, 1, 12), (24, 24, 1), (12, 5, 3), (1, 1, 1), (24, 48, 1)])
