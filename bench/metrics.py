@@ -103,7 +103,7 @@ def mape_undefined(y_true) -> str:
     if small:
         return (f"{small} of the {len(values)} test actuals {'is' if small == 1 else 'are'} below a tenth of "
                 f"their median ({median:.3g}; the smallest is {values.min():.2g}), where an ordinary error is "
-                "hundreds of percent and dominates the mean")
+                "hundreds of percent or more and dominates the mean")
     return ""
 
 
@@ -116,13 +116,12 @@ class Definition:
     name: str
     fn: Metric
     header: str                                      # column header, with its unit
-    in_series_unit: bool = False                     # in the data's unit (else a percentage or a ratio)
     undefined: Callable[[np.ndarray], str] | None = None   # why it means nothing on these actuals ("" if it does)
 
 
 DEFINITIONS = (
-    Definition("mae", mae, "MAE", in_series_unit=True),
-    Definition("rmse", rmse, "RMSE", in_series_unit=True),
+    Definition("mae", mae, "MAE"),
+    Definition("rmse", rmse, "RMSE"),
     Definition("mape", mape, "MAPE %", undefined=mape_undefined),
     Definition("smape", smape, "sMAPE %"),
     Definition("mase", mase, "MASE"),
