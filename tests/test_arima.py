@@ -1,11 +1,15 @@
 """ARIMA (baselines/arima.py) against known answers on real data, with real statsmodels."""
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 
+from baselines import arima
 from baselines.arima import Arima
-from bench import runner
+from baselines.naive import SeasonalNaive
+from bench import runner, seasonality
 from bench.forecaster import ModelSkipped
 from bench.splits import WalkForward
 
@@ -86,12 +90,99 @@ def test_boxcox_forecasts_are_positive_and_lambda_counts_as_a_parameter(air):
 
 def test_auto_order_search_stays_within_its_bounds_and_finds_a_seasonal_difference(air):
     model = Arima(season_length=12, order="auto", transform="log",
-                  max_pq=2, max_models=6).fit(air.iloc[:108])
+                  max_p=2, max_q=2, max_models=6).fit(air.iloc[:108])
     assert len(model.candidates_) <= 6
     assert model.seasonal_order_[1] == 1  # air passengers' season is strong
     p, d, q = model.order_
     assert p <= 2 and q <= 2
     assert np.all(np.isfinite(model.predict(12)))
+
+
+def test_differencing_follows_r_ndiffs_and_nsdiffs_on_air_passengers(air):
+    # R: nsdiffs(AirPassengers) = 1; ndiffs(diff(log(AirPassengers), 12)) = 1 (its help page).
+    logs = np.log(air.to_numpy())
+    assert seasonality.nsdiffs(logs, 12) == 1
+    assert seasonality.ndiffs(logs[12:] - logs[:-12]) == 1
+    assert seasonality.kpss_lags(132) == 2       # R: trunc(3 * sqrt(132) / 13)
+    assert seasonality.ndiffs(np.arange(50.0)) == 1       # a line is one difference from constant
+
+
+def test_with_no_parameters_the_model_is_searched_on_logs_and_fit_info_names_the_choice(air):
+    model = Arima(season_length=12).fit(air)
+    info = model.fit_info()
+    assert info["transform"] == "log"              # air passengers' spread grows with its level
+    assert model.seasonal_order_[1] == 1 and model.order_[1] == 1
+    assert info["order"] == "({},{},{})({},{},{})12".format(*model.order_, *model.seasonal_order_[:3])
+    assert info["constant"] == "none"              # d + D = 2: auto.arima allows no constant
+    assert info["fit_obs"] == 144
+    assert all(key[-1] is False for key in model.candidates_)
+
+
+def test_exact_search_on_log_air_passengers_finds_rs_airline_model(air):
+    # R: auto.arima(AirPassengers, lambda = 0) is ARIMA(0,1,1)(0,1,1)[12] (exact ML search).
+    model = Arima(season_length=12, approximation=False).fit(air)
+    assert model.order_ == (0, 1, 1) and model.seasonal_order_ == (0, 1, 1, 12)
+
+
+def test_where_d_plus_D_is_one_the_search_tries_each_model_with_and_without_drift(google):
+    model = Arima(season_length=5).fit(google.iloc[:-20])
+    assert model.order_[1] + model.seasonal_order_[1] == 1
+    tried = {key[:6] for key in model.candidates_ if key[-1]} & \
+        {key[:6] for key in model.candidates_ if not key[-1]}
+    assert tried                                    # some order was fitted both ways
+    assert model.fit_info()["constant"] in ("drift", "none")
+
+
+def test_a_series_with_zeros_and_a_season_beyond_the_bound_gets_a_non_seasonal_untransformed_model(
+        sunspots):
+    model = Arima(season_length=132).fit(sunspots.iloc[-600:])
+    assert model.fit_info()["transform"] == "none" and model.seasonal_ is False
+    assert model.seasonal_order_ == (0, 0, 0, 0) and model.n_obs_ == 600  # whole window
+    assert np.all(np.isfinite(model.predict(12)))
+
+
+def test_automatic_window_keeps_100_seasons_of_a_seasonal_series_and_all_of_a_non_seasonal_one():
+    assert Arima(season_length=24)._window(17520, 24) == 2400
+    assert Arima(season_length=12)._window(144, 12) == 144
+    assert Arima(season_length=132)._window(3265, 1) == 3265
+    assert Arima(season_length=24, fit_last=None)._window(17520, 24) == 17520
+    assert Arima(season_length=24, fit_last=672)._window(17520, 24) == 672
+
+
+def test_seasonal_roots_are_checked_in_the_seasonal_lag_not_in_the_expanded_polynomial():
+    # Theta = -0.85 at m = 24: the expanded polynomial's roots have modulus 0.85^(-1/24)
+    # = 1.0068, which R's check (1.01) rejects; in B^24 the root is 1 / 0.85 = 1.18.
+    assert arima._roots_ok(np.empty(0), np.empty(0), np.empty(0), np.array([-0.85]))
+    assert not arima._roots_ok(np.array([-0.995]), np.empty(0))     # AR(1) phi = 0.995
+
+
+def test_short_negative_and_constant_series_still_get_finite_forecasts():
+    index = pd.date_range("2020-01-01", periods=20, freq="MS")
+    rng = np.random.default_rng(3)
+    short = pd.Series(rng.normal(size=20) - 5.0, index=index)
+    assert np.all(np.isfinite(Arima(season_length=12).fit(short).predict(12)))
+    flat = pd.Series(np.full(30, 7.0), index=pd.date_range("2020-01-01", periods=30, freq="D"))
+    np.testing.assert_allclose(Arima(season_length=7).fit(flat).predict(3), 7.0)
+
+
+def test_giving_an_order_fixes_it_and_searching_with_fixed_p_is_refused(air):
+    fixed = Arima(season_length=12, p=1, transform="none").fit(air.iloc[:120])
+    assert fixed.order_ == (1, 1, 1) and fixed.seasonal_order_ == (0, 1, 1, 12)  # airline otherwise
+    with pytest.raises(ValueError, match="order='fixed'"):
+        Arima(season_length=12, order="auto", p=1).fit(air)
+    searched = Arima(season_length=12, order="auto", D=0, transform="log").fit(air.iloc[:120])
+    assert searched.seasonal_order_[1] == 0       # D fixed, as auto.arima(D = 0)
+
+
+@pytest.mark.slow
+def test_default_walk_on_air_passengers_validation_span_is_quick_and_beats_seasonal_naive(air):
+    # The validation span: the series before the default split's test span.
+    y = air.iloc[:-36]
+    started = time.process_time()
+    result = runner.walk_forward(Arima(season_length=12), y, AIR_SPLIT, 12)
+    assert time.process_time() - started < 30
+    naive = runner.walk_forward(SeasonalNaive(season_length=12), y, AIR_SPLIT, 12)
+    assert result.mae() < naive.mae()
 
 
 def test_random_walk_without_drift_forecasts_the_last_value():
