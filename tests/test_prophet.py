@@ -81,3 +81,26 @@ def test_multiplicative_prophet_beats_seasonal_naive_on_the_default_air_protocol
     model = ProphetModel(season_length=12, seasonality_mode="multiplicative")
     result = runner.walk_forward(model, air, WalkForward(horizon=12, test_size=36, step=1), 12)
     assert result.mae() < SEASONAL_NAIVE_AIR_MAE
+
+
+def test_with_no_parameters_the_seasonality_mode_follows_the_spread_of_the_series(air, sunspots):
+    grows = ProphetModel(season_length=12).fit(air.iloc[:120])
+    assert grows.fit_info() == {"seasonality_mode": "multiplicative", "seasonalities": "yearly"}
+    assert grows.model_.seasonality_mode == "multiplicative"
+    zeros = ProphetModel(season_length=132).fit(sunspots.iloc[-240:])   # has zeros
+    assert zeros.fit_info()["seasonality_mode"] == "additive"
+    fixed = ProphetModel(season_length=12, seasonality_mode="additive").fit(air.iloc[:120])
+    assert fixed.model_.seasonality_mode == "additive"
+
+
+@pytest.mark.slow
+def test_the_whole_two_year_hourly_window_is_fitted_by_default(energy):
+    model = ProphetModel(season_length=24).fit(energy.iloc[-17520:])
+    assert len(model.model_.history) == 17520
+    assert model.fit_info()["seasonalities"] == "weekly+daily"
+    assert np.all(np.isfinite(model.predict(24)))
+
+
+def test_an_invalid_seasonality_mode_fails_in_fit(air):
+    with pytest.raises(ValueError, match="seasonality_mode"):
+        ProphetModel(season_length=12, seasonality_mode="log").fit(air)
