@@ -12,6 +12,29 @@ on, so on a trending series (air passengers) a level model cannot forecast above
 the highest value it has seen; differences stay in range. ``transform="log"`` makes
 a multiplicative season additive first.
 
+With no parameters the features and the target are chosen on every training window,
+from the usable season m (``bench.seasonality.usable_season``: 1 beyond 24) and the
+split's horizon h (the runner passes ``horizon``):
+
+- ``lags="auto"``: ``max(m, h, 10)`` consecutive lags: a full season, the whole
+  horizon (a recursive forecast's last step still reads lags it was trained on as
+  context), and at least sktime's default reduction window of 10;
+- ``seasonal_lags="auto"``: with a season, the same position ``max(2, ceil(h / m))``
+  seasons back (lags m, 2m, ...): at least two, so the trees see the seasonal pattern
+  and how it changes, and enough that the furthest step of the horizon still reads an
+  observed value one season back; none without a season. All lags are capped at a
+  third of the window (as auto.arima caps p and q), so a short series keeps rows to
+  learn from;
+- ``target="auto"``: ``"diff"`` when KPSS finds the (transformed) series itself
+  non-stationary (``bench.seasonality.ndiffs`` >= 1, R's ``ndiffs`` rule): a trend or
+  unit root that trees, which forecast inside the range they were trained on, cannot
+  extrapolate; ``"level"`` when it is level-stationary. (Not after a seasonal
+  difference, as ARIMA tests: a seasonal difference removes a trend, but this model
+  is not seasonally differenced.)
+- ``transform="auto"``: ``"log"`` for a positive series whose variance grows with its
+  level (``variance_grows_with_level``, as ARIMA's logs and Holt-Winters'
+  multiplicative season), ``"none"`` otherwise.
+
 Recursive forecasting (what ``predict`` does): one model forecasts one step, the
 forecast is appended to the history and the next step's features are built from it,
 ``horizon`` times. Its errors feed back, but one model serves every horizon. The
@@ -29,6 +52,10 @@ observations are learned from too.
 ``update`` appends the new observations to the history the lag features are read
 from; the trees are not retrained.
 
+``fit_info()``: the consecutive lags, the longest lag, the target, the transform and
+the boosting rounds kept
+(``{"lags": 12, "max_lag": 24, "target": "diff", "transform": "log", "rounds": 57}``).
+
 Other hyperparameters: ``calendar`` (False drops the calendar features),
 ``n_estimators`` (the cap on boosting rounds), ``learning_rate``, ``max_depth``,
 ``subsample`` (row sampling per tree, the reason results vary with ``seed``),
@@ -39,24 +66,30 @@ final booster, i.e. the trees kept after early stopping.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from bench.forecaster import ModelSkipped, future_index
+from bench.seasonality import MAX_SEASON, ndiffs, usable_season, variance_grows_with_level
 
-_TARGETS = ("level", "diff")
-_TRANSFORMS = ("none", "log")
+_AUTO = "auto"
+_TARGETS = (_AUTO, "level", "diff")
+_TRANSFORMS = (_AUTO, "none", "log")
+MIN_LAGS = 10   # sktime's default reduction window_length
 
 
 class XGBoostModel:
-    def __init__(self, *, season_length: int = 1, seed: int = 0,
-                 lags: int = 12, seasonal_lags: int = 1, calendar: bool = True,
-                 target: str = "diff", transform: str = "none",
+    def __init__(self, *, season_length: int = 1, seed: int = 0, horizon: int | None = None,
+                 lags: int | str = _AUTO, seasonal_lags: int | str = _AUTO,
+                 calendar: bool = True, target: str = _AUTO, transform: str = _AUTO,
                  n_estimators: int = 200, learning_rate: float = 0.1, max_depth: int = 4,
                  subsample: float = 0.8, val_frac: float = 0.2, patience: int = 25,
                  n_jobs: int = 1):
         self.season_length = season_length
         self.seed = seed
+        self.horizon = horizon
         self.lags = lags
         self.seasonal_lags = seasonal_lags
         self.calendar = calendar
@@ -79,12 +112,15 @@ class XGBoostModel:
         if not isinstance(y.index, pd.DatetimeIndex) or y.index.freq is None:
             raise ValueError("XGBoost needs a DatetimeIndex with a frequency")
         values = np.asarray(y, dtype=float)
-        if self.transform == "log" and np.any(values <= 0):
+        if not np.all(np.isfinite(values)):
+            raise ValueError("XGBoost needs finite observations")
+        m = usable_season(self.season_length, MAX_SEASON)
+        self.transform_ = self._choose_transform(values, m)
+        if self.transform_ == "log" and np.any(values <= 0):
             raise ModelSkipped(f"transform='log' needs positive values; the series has "
                                f"minimum {values.min():g}")
-        m = self.season_length
-        seasonal = [k * m for k in range(1, self.seasonal_lags + 1)] if m > 1 else []
-        self.lags_ = np.array(sorted(set(range(1, self.lags + 1)) | set(seasonal)))
+        self.target_ = self._choose_target(self._forward(values))
+        self.lags_ = self._choose_lags(len(values), m)
         self.calendar_fields_ = _calendar_fields(y.index) if self.calendar else []
 
         self.history_ = self._forward(values)       # transformed levels, oldest first
@@ -135,22 +171,55 @@ class XGBoostModel:
             series = self._series(np.asarray(levels))
             row = np.concatenate([series[-self.lags_], cal[h]])[None, :]
             step = float(self.booster_.inplace_predict(row)[0])
-            levels.append(levels[-1] + step if self.target == "diff" else step)
+            levels.append(levels[-1] + step if self.target_ == "diff" else step)
             out[h] = levels[-1]
-        return np.exp(out) if self.transform == "log" else out
+        return np.exp(out) if self.transform_ == "log" else out
+
+    def fit_info(self) -> dict:
+        consecutive = int(np.sum(self.lags_ == np.arange(1, len(self.lags_) + 1)))
+        return {"lags": consecutive, "max_lag": int(self.lags_.max()), "target": self.target_,
+                "transform": self.transform_, "rounds": self.n_rounds_}
 
     def n_params(self) -> int:
         # One line per node (split or leaf) in the text dump of each tree.
         return sum(len(tree.strip().splitlines()) for tree in self.booster_.get_dump())
 
+    # -- automatic choices -----------------------------------------------------------
+
+    def _choose_transform(self, values: np.ndarray, m: int) -> str:
+        if self.transform != _AUTO:
+            return self.transform
+        return "log" if np.ptp(values) > 0 and variance_grows_with_level(values, m) else "none"
+
+    def _choose_target(self, z: np.ndarray) -> str:
+        if self.target != _AUTO:
+            return self.target
+        return "diff" if ndiffs(z, max_d=1) >= 1 else "level"
+
+    def _choose_lags(self, n: int, m: int) -> np.ndarray:
+        """The lags read as features (1-based); automatic ones capped at a third of the window."""
+        horizon = self.horizon or 1
+        cap = max(1, n // 3)
+        lags = self.lags if self.lags != _AUTO else min(max(m, horizon, MIN_LAGS), cap)
+        if self.seasonal_lags != _AUTO:
+            # As given: the dataset's season, however long (sunspots' 132 months).
+            period = self.season_length
+            seasonal = [k * period for k in range(1, self.seasonal_lags + 1)] if period > 1 else []
+        elif m > 1:
+            seasonal = [k * m for k in range(1, max(2, math.ceil(horizon / m)) + 1)
+                        if k * m <= cap]
+        else:
+            seasonal = []
+        return np.array(sorted(set(range(1, lags + 1)) | set(seasonal)))
+
     # -- features --------------------------------------------------------------------
 
     def _forward(self, values: np.ndarray) -> np.ndarray:
-        return np.log(values) if self.transform == "log" else values
+        return np.log(values) if self.transform_ == "log" else values
 
     def _series(self, levels: np.ndarray) -> np.ndarray:
         """What is modelled: the levels, or their first differences."""
-        return np.diff(levels) if self.target == "diff" else levels
+        return np.diff(levels) if self.target_ == "diff" else levels
 
     def _lag_matrix(self, series: np.ndarray, first: int) -> np.ndarray:
         rows = np.arange(first, len(series))
@@ -161,9 +230,13 @@ class XGBoostModel:
             raise ValueError(f"target must be one of {_TARGETS}, got {self.target!r}")
         if self.transform not in _TRANSFORMS:
             raise ValueError(f"transform must be one of {_TRANSFORMS}, got {self.transform!r}")
-        if self.lags < 1 or self.seasonal_lags < 0:
-            raise ValueError(f"need lags >= 1 and seasonal_lags >= 0, got {self.lags}, "
-                             f"{self.seasonal_lags}")
+        if (self.lags != _AUTO and not (isinstance(self.lags, int) and self.lags >= 1)) or \
+                (self.seasonal_lags != _AUTO and not (isinstance(self.seasonal_lags, int)
+                                                      and self.seasonal_lags >= 0)):
+            raise ValueError(f"need lags >= 1 (or 'auto') and seasonal_lags >= 0 (or 'auto'), "
+                             f"got {self.lags!r}, {self.seasonal_lags!r}")
+        if self.horizon is not None and self.horizon < 1:
+            raise ValueError(f"horizon must be None or >= 1, got {self.horizon}")
         if not 0 < self.val_frac < 1:
             raise ValueError(f"val_frac must be in (0, 1), got {self.val_frac}")
 

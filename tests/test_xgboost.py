@@ -21,7 +21,7 @@ def test_same_seed_gives_the_same_trees_and_another_seed_other_trees(air):
 
 
 def test_update_extends_the_lag_history_without_retraining(air):
-    model = XGBoostModel(season_length=12).fit(air.iloc[:110])
+    model = XGBoostModel(season_length=12, target="diff", transform="none").fit(air.iloc[:110])
     trees = model.booster_.get_dump()
     model.update(air.iloc[110:115]).update(air.iloc[115:120])
     assert model.booster_.get_dump() == trees
@@ -65,6 +65,34 @@ def test_a_level_target_on_trading_days_stays_inside_the_training_range():
     assert forecast.shape == (5,) and np.all(np.isfinite(forecast))
     # A level model cannot leave the range of values it was trained on.
     assert stock.min() <= forecast.min() and forecast.max() <= stock.max()
+
+
+def test_with_no_parameters_the_features_cover_a_season_and_the_horizon(air):
+    model = XGBoostModel(season_length=12, horizon=12).fit(air.iloc[:120])
+    assert list(model.lags_) == list(range(1, 13)) + [24]     # 12 lags and two seasons back
+    info = model.fit_info()
+    assert info["target"] == "diff"          # KPSS: air passengers trend
+    assert info["transform"] == "log"        # its spread grows with its level
+    assert (info["lags"], info["max_lag"]) == (12, 24) and info["rounds"] == model.n_rounds_
+
+
+def test_hourly_day_ahead_lags_reach_two_days_back_and_sunspots_get_no_seasonal_lags(energy, sunspots):
+    hourly = XGBoostModel(season_length=24, horizon=24, n_estimators=20).fit(energy.iloc[-3000:])
+    assert list(hourly.lags_) == list(range(1, 25)) + [48]
+    cycle = XGBoostModel(season_length=132, horizon=12, n_estimators=20).fit(sunspots.iloc[-600:])
+    assert list(cycle.lags_) == list(range(1, 13))         # max(1, 12, 10): the horizon
+    assert cycle.fit_info()["transform"] == "none"          # zeros: no logs
+    week = XGBoostModel(season_length=5, horizon=1, n_estimators=20)._choose_lags(1000, 5)
+    assert list(week) == list(range(1, 11))                 # at least 10, covering 5 and 10
+
+
+def test_a_stationary_series_is_modelled_in_levels_and_a_short_one_keeps_rows_to_learn_from(air):
+    rng = np.random.default_rng(6)
+    noise = pd.Series(rng.normal(10.0, 1.0, size=200),
+                      index=pd.date_range("2000-01-01", periods=200, freq="D"))
+    assert XGBoostModel(season_length=7).fit(noise).fit_info()["target"] == "level"
+    short = XGBoostModel(season_length=12, horizon=12).fit(air.iloc[:48])
+    assert short.lags_.max() <= 48 // 3 and np.all(np.isfinite(short.predict(12)))
 
 
 @pytest.mark.slow
