@@ -63,17 +63,18 @@ Hyperparameters (all scalars, so a suite can expand lists into grids):
     fixed order, a constant when d + D <= 1.
 ``fit_last``
     Estimate on the last ``fit_last`` observations only (``None``: all of them).
-    ``"auto"`` (default): the last ``FIT_SEASONS`` = 100 seasons when the model is
-    seasonal (2400 hours, 100 weeks of trading days, 1200 months), all of the window
-    otherwise. The bound is for time: a likelihood evaluation of a seasonal model costs
-    about n * ((P + Q) m)^2 or more (the state covariance update), so a search and fit
-    on energy_aep_hourly's whole 17520-hour window took 48 CPU-s, on 4800 hours 19 and
-    on 2400 hours 5 (a shared 2-core machine): four refits a walk fit the budget at 100
-    seasons. It is a number of seasons because the seasonal coefficients are estimated
-    from season-to-season variation, whose information grows with the number of
-    seasons, not of points; 100 seasons give them standard errors of at most 0.1, and
-    a longer past mostly adds data from another regime (load in another part of the
-    year). A non-seasonal model has a handful of states and uses the whole window.
+    ``"auto"`` (default): at most ``FIT_BUDGET / m^2`` points for a seasonal model
+    (m = 24: 2400 hours, i.e. 100 days; m = 12: 9600 months, every monthly series; m = 5:
+    55296 trading days), the whole window for a non-seasonal one. The bound is for time
+    only, and derived from the season because the cost is: a seasonal model carries
+    about (P + Q) m states, and each likelihood evaluation updates their covariance at
+    every point, about n m^2 operations (Chandrasekhar recursions). Measured on a shared
+    2-core machine, the search and fit on energy_aep_hourly's whole 17520-hour window
+    took 48 CPU-s, on 4800 hours 19 and on 2400 hours 5; the budget is set at the last,
+    so a walk's four refits stay far inside 90 CPU-s. 100 days still hold 100 seasons of
+    the daily cycle, which give the seasonal coefficients standard errors of at most
+    0.1, and the older past mostly adds data from another regime (load in another part
+    of the year). A non-seasonal model has a handful of states and keeps every point.
     ``update`` keeps filtering from the fitted window onwards.
 ``max_p, max_q, max_P, max_Q, max_models``
     The search's bounds, R's defaults: 5, 5, 2, 2 and 94 models.
@@ -112,7 +113,7 @@ _TRANSFORMS = ("auto", "none", "log", "boxcox")
 _TRENDS = ("n", "c", "t", "ct")
 _ORDERS = ("auto", "fixed")
 _AIRLINE = dict(p=0, d=1, q=1, P=0, D=1, Q=1)
-FIT_SEASONS = 100          # fit_last="auto": seasons kept for a seasonal model
+FIT_BUDGET = 2400 * 24 ** 2   # fit_last="auto": at most FIT_BUDGET / m^2 points when seasonal
 MIN_ROOT = 1.01            # auto.arima rejects models with a root closer to the unit circle
 
 
@@ -204,7 +205,7 @@ class Arima:
         if self.fit_last is None:
             return n
         if self.fit_last == "auto":
-            return min(n, FIT_SEASONS * m) if m > 1 else n
+            return min(n, FIT_BUDGET // (m * m)) if m > 1 else n
         return min(n, self.fit_last)
 
     def _choose_transform(self, values: np.ndarray, m: int) -> str:

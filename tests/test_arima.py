@@ -141,9 +141,10 @@ def test_a_series_with_zeros_and_a_season_beyond_the_bound_gets_a_non_seasonal_u
     assert np.all(np.isfinite(model.predict(12)))
 
 
-def test_automatic_window_keeps_100_seasons_of_a_seasonal_series_and_all_of_a_non_seasonal_one():
-    assert Arima(season_length=24)._window(17520, 24) == 2400
-    assert Arima(season_length=12)._window(144, 12) == 144
+def test_automatic_window_bounds_only_long_seasons_and_keeps_all_of_a_non_seasonal_series():
+    assert Arima(season_length=24)._window(17520, 24) == 2400      # 100 days of hours
+    assert Arima(season_length=12)._window(3000, 12) == 3000
+    assert Arima(season_length=5)._window(1258, 5) == 1258
     assert Arima(season_length=132)._window(3265, 1) == 3265
     assert Arima(season_length=24, fit_last=None)._window(17520, 24) == 17520
     assert Arima(season_length=24, fit_last=672)._window(17520, 24) == 672
