@@ -11,18 +11,20 @@ methods:
     _count_params() -> int                               the framework's own count
 
 What is shared and what is not. Both frameworks train on the same windows, scaled the
-same way, in the same shuffled order (windows.epoch_orders), with Adam on the mean
+same way, in the same shuffled order (windows.batch_orders), with Adam on the mean
 squared error, the same early stopping and the same layer stack. Weight initialisation
 is each library's own default, as a user of either gets it: Keras draws input kernels
 Glorot-uniform, recurrent kernels orthogonal, biases zero (LSTM forget-gate bias one);
 PyTorch draws every weight and bias from U(-1/sqrt(units), 1/sqrt(units)).
 
-Multi-step forecasts. ``output="recursive"`` (default): a one-step head whose forecast
-is appended to the input window and fed back, ``horizon`` times. ``output="direct"``:
-a head of ``horizon`` outputs trained on the next ``horizon`` values; since a model only
-learns the horizon at ``predict`` time, the width is the ``horizon`` hyperparameter
-(set it to the dataset's horizon in the suite). A shorter request returns the first
-values; a longer one chains blocks, feeding each block back like the recursive mode.
+Multi-step forecasts. ``output="direct"`` (default): a head of ``horizon`` outputs
+trained on the next ``horizon`` values (MIMO); the runner passes the split's horizon to
+the constructor, so the head is as wide as the forecasts asked for. A shorter request
+returns the first values; a longer one chains blocks, feeding each block back.
+``output="recursive"``: a one-step head whose forecast is appended to the input window
+and fed back, ``horizon`` times. Every forward pass sees its window normalised as in
+training (windows.normalise), and the outputs are mapped back to levels through the
+fitted series transform (preprocessing.SeriesTransform.inverse).
 """
 from __future__ import annotations
 
@@ -52,12 +54,16 @@ class RNNForecaster:
         layers: int = DEFAULTS.layers,
         dropout: float = DEFAULTS.dropout,
         bidirectional: bool = DEFAULTS.bidirectional,
-        lookback: int = DEFAULTS.lookback,
+        lookback: int | str = DEFAULTS.lookback,
         epochs: int = DEFAULTS.epochs,
-        batch_size: int = DEFAULTS.batch_size,
+        steps_per_epoch: int | str = DEFAULTS.steps_per_epoch,
+        batch_size: int | str = DEFAULTS.batch_size,
         learning_rate: float = DEFAULTS.learning_rate,
         patience: int = DEFAULTS.patience,
         val_fraction: float = DEFAULTS.val_fraction,
+        transform: str = DEFAULTS.transform,
+        deseasonalise: bool | str = DEFAULTS.deseasonalise,
+        window_norm: str = DEFAULTS.window_norm,
         scaler: str = DEFAULTS.scaler,
         diff: int = DEFAULTS.diff,
         output: str = DEFAULTS.output,
@@ -65,7 +71,7 @@ class RNNForecaster:
         tensorboard_dir: str | None = None,
     ):
         # Only store: validation happens in fit (RNNConfig.__post_init__).
-        self.season_length = season_length    # unused: the lookback window sees the season
+        self.season_length = season_length
         self.seed = seed
         self.units = units
         self.layers = layers
@@ -73,10 +79,14 @@ class RNNForecaster:
         self.bidirectional = bidirectional
         self.lookback = lookback
         self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.patience = patience
         self.val_fraction = val_fraction
+        self.transform = transform
+        self.deseasonalise = deseasonalise
+        self.window_norm = window_norm
         self.scaler = scaler
         self.diff = diff
         self.output = output
@@ -84,12 +94,16 @@ class RNNForecaster:
         self.tensorboard_dir = tensorboard_dir
 
     def config(self) -> RNNConfig:
+        """The validated configuration, lookback resolved (the network's input shape)."""
         return RNNConfig(
             cell=self.cell, units=self.units, layers=self.layers, dropout=self.dropout,
             bidirectional=self.bidirectional, lookback=self.lookback, epochs=self.epochs,
-            batch_size=self.batch_size, learning_rate=self.learning_rate,
-            patience=self.patience, val_fraction=self.val_fraction, scaler=self.scaler,
-            diff=self.diff, output=self.output, horizon=self.horizon, seed=self.seed)
+            steps_per_epoch=self.steps_per_epoch, batch_size=self.batch_size,
+            learning_rate=self.learning_rate, patience=self.patience,
+            val_fraction=self.val_fraction, transform=self.transform,
+            deseasonalise=self.deseasonalise, window_norm=self.window_norm,
+            scaler=self.scaler, diff=self.diff, output=self.output, horizon=self.horizon,
+            season_length=self.season_length, seed=self.seed).resolved()
 
     # -- the Forecaster protocol -------------------------------------------------------
 
@@ -101,15 +115,26 @@ class RNNForecaster:
         if not np.isfinite(history["loss"][-1]):
             raise RuntimeError(f"training diverged: final training loss {history['loss'][-1]}")
         self.config_ = cfg
-        self.scaler_ = data.scaler                   # frozen until the next fit
+        self.transform_ = data.transform             # frozen until the next fit
+        self.batch_size_ = data.batch_size
         self.history_ = history                      # per-epoch "loss" and "val_loss"
         self.epochs_run_ = len(history["loss"])
         self.y_ = values.copy()                      # context: true values seen so far
         return self
 
+    @property
+    def scaler_(self) -> windows.Scaler:
+        return self.transform_.scaler
+
+    def fit_info(self) -> dict:
+        """What the last fit chose and how long it trained (the runner records it)."""
+        self._check_fitted()
+        return {"epochs_run": self.epochs_run_, **self.transform_.describe(),
+                "lookback": self.config_.lookback, "batch_size": self.batch_size_}
+
     def update(self, y_new: pd.Series):
         self._check_fitted()
-        # Reveal observations without training: the scaler and weights stay as fitted.
+        # Reveal observations without training: the transform and weights stay as fitted.
         self.y_ = np.concatenate([self.y_, np.asarray(y_new, dtype=float)])
         return self
 
@@ -118,18 +143,22 @@ class RNNForecaster:
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
             raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
         cfg = self.config_
-        # The input is the latest `lookback` true values, scaled with the training scaler.
-        window = windows.transform_context(self.y_, self.scaler_, cfg).astype(np.float32)
+        # The input is the latest `lookback` true values, through the training transform.
+        need = cfg.lookback + cfg.diff
+        if len(self.y_) < need:
+            raise ValueError(f"context of {len(self.y_)} points is shorter than lookback + diff = {need}")
+        window = self.transform_.forward(self.y_[-need:], start=len(self.y_) - need)
         z_future = np.empty(horizon)
         filled = 0
         while filled < horizon:
-            step = np.asarray(self._forward(window), dtype=np.float32)
+            x, reference = windows.normalise(window, cfg)
+            step = windows.denormalise(self._forward(x), reference)
             take = min(len(step), horizon - filled)
             z_future[filled:filled + take] = step[:take]
             filled += take
             # Feed the forecasts back as if they had been observed.
             window = np.concatenate([window, step])[-cfg.lookback:]
-        levels = windows.to_levels(z_future, self.y_[-(cfg.diff + 1):], self.scaler_, cfg.diff)
+        levels = self.transform_.inverse(z_future, self.y_)
         if not np.all(np.isfinite(levels)):
             raise RuntimeError("the network produced a non-finite forecast")
         return levels

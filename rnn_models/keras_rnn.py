@@ -11,7 +11,6 @@ imports with file descriptor 2 pointed at /dev/null.
 """
 from __future__ import annotations
 
-import math
 import sys
 import threading
 import weakref
@@ -168,6 +167,25 @@ def _compiled_for(cfg: RNNConfig) -> _Compiled:
     return _POOL[key]
 
 
+def training_dataset(data: TrainingData, cfg: RNNConfig):
+    """(the training batches of every epoch as one tf.data pipeline, batches per epoch).
+
+    Every epoch's batches are drawn up front by the same seeded NumPy generator as
+    torch's (windows.batch_orders), so no TensorFlow global seed is involved, and one
+    pipeline serves the whole fit; ``steps_per_epoch`` makes Keras read it on across
+    epochs. (fit() on NumPy arrays rebuilds its own shuffling pipeline every epoch:
+    ~0.1 s each, 3x a whole fit on a short series.)
+    """
+    _, tf = _keras()
+    batch_size = data.batch_size
+    x_train, y_train = tf.constant(data.x_train), tf.constant(data.y_train)
+    orders = windows.batch_orders(len(data.x_train), batch_size, cfg)
+    dataset = (tf.data.Dataset.from_tensor_slices(orders)
+               .flat_map(lambda o: tf.data.Dataset.from_tensor_slices(o).batch(batch_size))
+               .map(lambda batch: (tf.gather(x_train, batch), tf.gather(y_train, batch))))
+    return dataset, windows.steps_in(orders.shape[1], batch_size)
+
+
 class KerasRNN(RNNForecaster):
     framework = "keras"
 
@@ -184,19 +202,9 @@ class KerasRNN(RNNForecaster):
         compiled = _compiled_for(cfg)
         compiled.start(cfg, owner=self)
 
-        # The input pipeline: every epoch's shuffled order is drawn up front by the same
-        # seeded NumPy generator as torch's (windows.epoch_orders), so no TensorFlow
-        # global seed is involved, and one pipeline serves the whole fit; steps_per_epoch
-        # makes Keras read it on across epochs. (fit() on NumPy arrays rebuilds its own
-        # shuffling pipeline every epoch: ~0.1 s each, 3x a whole fit on a short series.)
-        n_train = len(data.x_train)
-        x_train, y_train = tf.constant(data.x_train), tf.constant(data.y_train)
-        orders = windows.epoch_orders(n_train, cfg.epochs, cfg.seed)
-        train = (tf.data.Dataset.from_tensor_slices(orders)
-                 .flat_map(lambda o: tf.data.Dataset.from_tensor_slices(o).batch(cfg.batch_size))
-                 .map(lambda batch: (tf.gather(x_train, batch), tf.gather(y_train, batch))))
+        train, steps_per_epoch = training_dataset(data, cfg)
         # The same validation windows as torch (not validation_split).
-        val = (tf.data.Dataset.from_tensor_slices((data.x_val, data.y_val)).batch(cfg.batch_size)
+        val = (tf.data.Dataset.from_tensor_slices((data.x_val, data.y_val)).batch(data.batch_size)
                if data.has_validation else None)
 
         callbacks = []
@@ -210,7 +218,7 @@ class KerasRNN(RNNForecaster):
                                                          write_graph=False))
         # shuffle=False: the pipeline is shuffled already (fit's default True only warns).
         fitted = compiled.model.fit(
-            train, epochs=cfg.epochs, steps_per_epoch=math.ceil(n_train / cfg.batch_size),
+            train, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch,
             validation_data=val, shuffle=False, callbacks=callbacks, verbose=0)
 
         self.compiled_ = compiled

@@ -21,7 +21,7 @@ from torch import nn
 
 from rnn_models.base import RNNForecaster, prepare_tensorflow_environment, stderr_silenced
 from rnn_models.config import RNNConfig
-from rnn_models.windows import TrainingData, epoch_orders
+from rnn_models.windows import TrainingData, batch_orders
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -56,36 +56,41 @@ class RecurrentNet(nn.Module):
         return self.head(self.drop(last))                      # (batch, n_outputs)
 
 
-def train(net: nn.Module, data: TrainingData, cfg: RNNConfig,
-          writers=None) -> dict[str, list[float]]:
-    """Adam on the mean squared error of scaled values, with early stopping.
+def training_batches(data: TrainingData, cfg: RNNConfig):
+    """Every epoch's mini-batches ``(inputs, targets)``, in training order: one iterator per epoch.
 
-    Same semantics as the Keras side: shuffled mini-batches each epoch, the validation
-    loss after each epoch, stop after ``patience`` epochs without improvement, and keep
-    the weights of the best validation epoch.
+    The batches of windows.batch_orders, which the Keras side reads too.
     """
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+    for order in torch.from_numpy(batch_orders(len(x_train), data.batch_size, cfg)):
+        yield ((x_train[batch], y_train[batch]) for batch in order.split(data.batch_size))
+
+
+def train(net: nn.Module, data: TrainingData, cfg: RNNConfig,
+          writers=None) -> dict[str, list[float]]:
+    """Adam on the mean squared error of the normalised windows, with early stopping.
+
+    Same semantics as the Keras side: each epoch the mini-batches of training_batches,
+    then the validation loss; stop after ``patience`` epochs without improvement, and
+    keep the weights of the best validation epoch.
+    """
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
-    n = len(x_train)
     # eps as Keras's Adam default (torch's is 1e-8); the rest are both libraries' defaults.
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, eps=1e-7)
     history: dict[str, list[float]] = {"loss": [], "val_loss": []}
     best_loss, best_state, waited = math.inf, None, 0
-    # The same shuffled orders as the Keras side: one seeded NumPy draw for all epochs.
-    orders = torch.from_numpy(epoch_orders(n, cfg.epochs, cfg.seed))
 
-    for epoch in range(cfg.epochs):
+    for epoch, batches in enumerate(training_batches(data, cfg)):
         net.train()                                    # dropout on
-        order = orders[epoch]
-        loss_sum = torch.zeros(())
-        for start in range(0, n, cfg.batch_size):
-            batch = order[start:start + cfg.batch_size]
-            loss = F.mse_loss(net(x_train[batch]), y_train[batch])
+        loss_sum, n_seen = torch.zeros(()), 0
+        for x, y in batches:
+            loss = F.mse_loss(net(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += loss.detach() * len(batch)     # no .item(): keep the step lean
-        history["loss"].append(loss_sum.item() / n)    # sample-weighted, like Keras's epoch loss
+            loss_sum += loss.detach() * len(x)         # no .item(): keep the step lean
+            n_seen += len(x)
+        history["loss"].append(loss_sum.item() / n_seen)   # sample-weighted, like Keras's
 
         if not data.has_validation:
             _log(writers, history, epoch)

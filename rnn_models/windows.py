@@ -1,20 +1,26 @@
 """Training windows for the recurrent models, identical for Keras and PyTorch.
 
 Everything here is fitted on the training window alone, i.e. on the values a model is
-given in ``fit`` (all of them before the forecast origin): the differencing needs no
-statistics, the scaler's location and scale come from the differenced training values,
-and neither changes when ``update`` later reveals more observations. Both frameworks
+given in ``fit`` (all of them before the forecast origin): the series transform (logs,
+seasonal component, differencing, scaler: rnn_models.preprocessing) and the batch
+size; nothing changes when ``update`` later reveals more observations. Both frameworks
 train on the very arrays ``prepare`` returns (float32, ``(n, lookback, 1)`` inputs and
-``(n, n_outputs)`` targets) and forecast through ``transform_context`` and
-``to_levels``.
+``(n, n_outputs)`` targets) in the order ``batch_orders`` draws, and forecast through
+``normalise``/``denormalise`` and ``SeriesTransform.inverse``.
 
-Pipeline, for a training window ``y`` and order ``d``:
+For a training window ``y``, lookback ``L`` and ``k`` outputs (1 when recursive, the
+horizon when direct):
 
-    y  --difference(d)-->  dy  --Scaler.fit(dy)-->  z = (dy - loc) / scale
-    z  --windows-->  X[i] = z[i : i+L],  Y[i] = z[i+L : i+L+k]
+    z = SeriesTransform.fit(y).forward(y)
+    X[i] = z[i : i+L] - r[i],  Y[i] = z[i+L : i+L+k] - r[i]
 
-with ``L`` the lookback and ``k`` 1 (recursive) or the direct horizon. The last
-``val_fraction`` of the windows (the most recent targets) is the validation set.
+with ``r[i] = z[i+L-1]`` (``window_norm="last"``: every window is seen relative to its
+last value, so an output of zero means "no change", whatever level the series has
+reached; Smyl 2020, Hewamalage et al. 2021) or ``r[i] = 0`` (``"none"``).
+
+Validation windows are the last ``val_fraction`` of the windows (the most recent
+targets). The ``k - 1`` windows before them are dropped: their targets overlap the first
+validation window's, so a network could otherwise score on values it was trained on.
 """
 from __future__ import annotations
 
@@ -24,53 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.forecaster import ModelSkipped
-from rnn_models.config import RNNConfig
+from rnn_models.config import AUTO, AUTO_MAX_BATCH, PASS, RNNConfig
+from rnn_models.preprocessing import Scaler, SeriesTransform, difference, undifference
 
-
-@dataclass(frozen=True)
-class Scaler:
-    """An affine map z = (x - loc) / scale, fitted once on training values."""
-
-    kind: str
-    loc: float
-    scale: float
-
-    @classmethod
-    def fit(cls, kind: str, values: np.ndarray) -> Scaler:
-        values = np.asarray(values, dtype=float)
-        if kind == "minmax":           # to [0, 1], as sklearn's MinMaxScaler
-            loc, spread = float(values.min()), float(values.max() - values.min())
-        elif kind == "standard":       # zero mean, unit (population) variance
-            loc, spread = float(values.mean()), float(values.std())
-        else:
-            raise ValueError(f"unknown scaler {kind!r}")
-        # A constant training window would divide by zero; any scale maps it to 0.
-        return cls(kind, loc, spread if spread > 0 else 1.0)
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        return (np.asarray(x, dtype=float) - self.loc) / self.scale
-
-    def inverse(self, z: np.ndarray) -> np.ndarray:
-        return np.asarray(z, dtype=float) * self.scale + self.loc
-
-
-def difference(y: np.ndarray, order: int) -> np.ndarray:
-    """The ``order``-th differences of ``y`` (``order`` 0 returns a float copy)."""
-    y = np.asarray(y, dtype=float)
-    return np.diff(y, n=order) if order else y.copy()
-
-
-def undifference(dy_future: np.ndarray, history: np.ndarray, order: int) -> np.ndarray:
-    """Levels that continue ``history`` whose ``order``-th differences are ``dy_future``.
-
-    Integrates one order at a time, starting each cumulative sum from the last value of
-    the history's next-lower difference (for order 2: the last slope, then the last level).
-    """
-    out = np.asarray(dy_future, dtype=float)
-    history = np.asarray(history, dtype=float)
-    for k in range(order, 0, -1):
-        out = np.diff(history, n=k - 1)[-1] + np.cumsum(out)
-    return out
+__all__ = ["Scaler", "SeriesTransform", "TrainingData", "batch_orders", "denormalise",
+           "difference", "make_windows", "normalise", "prepare", "undifference"]
 
 
 def make_windows(z: np.ndarray, lookback: int, n_outputs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,73 +50,108 @@ def make_windows(z: np.ndarray, lookback: int, n_outputs: int) -> tuple[np.ndarr
     return rows[:, :lookback, None].copy(), rows[:, lookback:].copy()
 
 
-@dataclass(frozen=True)
+def normalise(window: np.ndarray, cfg: RNNConfig) -> tuple[np.ndarray, float]:
+    """(the network's input for one window of ``z``, the reference added back to its outputs)."""
+    reference = float(window[-1]) if cfg.window_norm == "last" else 0.0
+    return (np.asarray(window, dtype=np.float32) - np.float32(reference)), reference
+
+
+def denormalise(outputs: np.ndarray, reference: float) -> np.ndarray:
+    return np.asarray(outputs, dtype=float) + reference
+
+
+@dataclass(frozen=True, eq=False)
 class TrainingData:
     x_train: np.ndarray     # (n_train, lookback, 1) float32
     y_train: np.ndarray     # (n_train, n_outputs) float32
     x_val: np.ndarray       # (n_val, lookback, 1); n_val is 0 without a validation split
     y_val: np.ndarray
-    scaler: Scaler
-    diff: int
+    transform: SeriesTransform
+    batch_size: int         # resolved: "auto" is a number here
 
     @property
     def has_validation(self) -> bool:
         return len(self.x_val) > 0
 
+    @property
+    def scaler(self) -> Scaler:
+        return self.transform.scaler
+
 
 def prepare(y: np.ndarray, cfg: RNNConfig) -> TrainingData:
-    """Difference, scale and window the training values ``y`` (all before the origin).
+    """Transform and window the training values ``y`` (all before the origin).
 
     Raises ``ModelSkipped`` when ``y`` is too short for the lookback, the output width
     and (if asked for) at least one validation window besides one training window.
     """
+    cfg = cfg.resolved()
     y = np.asarray(y, dtype=float)
     if y.ndim != 1:
         raise ValueError(f"expected a 1-D series, got shape {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError(f"training series has {int((~np.isfinite(y)).sum())} missing or "
                          "infinite values; the recurrent models need a gap-free series")
-    dy = difference(y, cfg.diff)
-    scaler = Scaler.fit(cfg.scaler, dy)
-    x, t = make_windows(scaler.transform(dy), cfg.lookback, cfg.n_outputs)
+    _check_length(len(y), cfg)
+    transform = SeriesTransform.fit(y, cfg)
+    x, t = make_windows(transform.forward(y, start=0), cfg.lookback, cfg.n_outputs)
+    if cfg.window_norm == "last":
+        reference = x[:, -1, :]                     # (n, 1): each window's last value
+        x, t = x - reference[:, :, None], t - reference
 
-    n_val = _n_validation(len(x), cfg.val_fraction)
-    if len(x) - n_val < 1:
-        min_windows = next(n for n in range(1, 10**6) if n - _n_validation(n, cfg.val_fraction) >= 1)
-        needed = cfg.diff + cfg.lookback + cfg.n_outputs - 1 + min_windows
-        raise ModelSkipped(
-            f"series of {len(y)} points is too short: lookback {cfg.lookback}, differencing "
-            f"order {cfg.diff}, {cfg.n_outputs} output(s) and validation fraction "
-            f"{cfg.val_fraction} need at least {needed} points")
-    split = len(x) - n_val
-    return TrainingData(x[:split], t[:split], x[split:], t[split:], scaler, cfg.diff)
-
-
-def epoch_orders(n_windows: int, epochs: int, seed: int) -> np.ndarray:
-    """The order in which each epoch visits the training windows, ``(epochs, n_windows)``.
-
-    Drawn up front from one NumPy generator seeded by the config, so Keras and PyTorch
-    see the same mini-batches in the same order, independent of any framework's global
-    random state.
-    """
-    rng = np.random.default_rng(seed)
-    return np.stack([rng.permutation(n_windows) for _ in range(epochs)])
+    n_val, gap = _validation_layout(len(x), cfg)
+    n_train = len(x) - n_val - gap
+    # A batch larger than the training set is the whole set (one step per pass).
+    batch = min(n_train, AUTO_MAX_BATCH if cfg.batch_size == AUTO else cfg.batch_size)
+    return TrainingData(x[:n_train], t[:n_train], x[len(x) - n_val:], t[len(x) - n_val:],
+                        transform, batch)
 
 
-def _n_validation(n_windows: int, val_fraction: float) -> int:
+def _validation_layout(n_windows: int, cfg: RNNConfig) -> tuple[int, int]:
+    """(validation windows, windows dropped before them)."""
+    if cfg.val_fraction <= 0:
+        return 0, 0
     # Round up, so that any positive fraction keeps at least one validation window.
-    return math.ceil(val_fraction * n_windows) if val_fraction > 0 else 0
+    return math.ceil(cfg.val_fraction * n_windows), cfg.n_outputs - 1
 
 
-def transform_context(y: np.ndarray, scaler: Scaler, cfg: RNNConfig) -> np.ndarray:
-    """The last ``lookback`` scaled (differenced) values of ``y``: the network's input."""
-    need = cfg.lookback + cfg.diff
-    y = np.asarray(y, dtype=float)
-    if len(y) < need:
-        raise ValueError(f"context of {len(y)} points is shorter than lookback + diff = {need}")
-    return scaler.transform(difference(y[-need:], cfg.diff))
+def _check_length(n_points: int, cfg: RNNConfig) -> None:
+    def n_train(n_windows: int) -> int:
+        n_val, gap = _validation_layout(n_windows, cfg)
+        return n_windows - n_val - gap
+
+    n_windows = n_points - cfg.diff - cfg.lookback - cfg.n_outputs + 1
+    if n_train(n_windows) >= 1:
+        return
+    min_windows = next(n for n in range(1, 10**6) if n_train(n) >= 1)
+    needed = cfg.diff + cfg.lookback + cfg.n_outputs - 1 + min_windows
+    raise ModelSkipped(
+        f"series of {n_points} points is too short: lookback {cfg.lookback}, differencing "
+        f"order {cfg.diff}, {cfg.n_outputs} output(s) and validation fraction "
+        f"{cfg.val_fraction} need at least {needed} points")
 
 
-def to_levels(z_future: np.ndarray, history: np.ndarray, scaler: Scaler, diff: int) -> np.ndarray:
-    """Map scaled (differenced) forecasts back to the series' own units."""
-    return undifference(scaler.inverse(z_future), history, diff)
+def batch_orders(n_windows: int, batch_size: int, cfg: RNNConfig) -> np.ndarray:
+    """The training windows each epoch visits, in order, ``(epochs, windows per epoch)``.
+
+    Both frameworks cut each row into consecutive batches of ``batch_size``, so Keras
+    and PyTorch see the same mini-batches in the same order, drawn up front from one
+    NumPy generator seeded by the config, independent of any framework's random state.
+
+    ``steps_per_epoch="pass"``: every epoch is one shuffled pass (its last batch may be
+    smaller). A number ``s``: every epoch is ``s`` full batches cut from a stream of
+    shuffled passes, so an epoch is a fixed amount of work whatever the series' length:
+    on a short series several passes, on a long one part of a pass, the next epoch
+    continuing where it stopped.
+    """
+    rng = np.random.default_rng(cfg.seed)
+    if cfg.steps_per_epoch == PASS:
+        return np.stack([rng.permutation(n_windows) for _ in range(cfg.epochs)])
+    per_epoch = cfg.steps_per_epoch * batch_size
+    passes = math.ceil(cfg.epochs * per_epoch / n_windows)
+    stream = np.concatenate([rng.permutation(n_windows) for _ in range(passes)])
+    return stream[:cfg.epochs * per_epoch].reshape(cfg.epochs, per_epoch)
+
+
+def steps_in(n_windows: int, batch_size: int) -> int:
+    """Optimiser steps in one row of ``batch_orders``."""
+    return math.ceil(n_windows / batch_size)

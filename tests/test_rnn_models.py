@@ -1,7 +1,9 @@
 """The six recurrent models (SimpleRNN, LSTM, GRU in Keras and in PyTorch) on real data.
 
 Slow tests (marked) train real networks for a few seconds each or start TensorFlow in a
-subprocess; the rest use one or two epochs on short real series.
+subprocess; the rest use one or two epochs on short real series. Unless a test says
+otherwise, the models run the default preset (logs, STL deseasonalisation, windows
+normalised by their last value); ``PLAIN`` is the network of earlier versions.
 """
 import json
 import os
@@ -16,12 +18,15 @@ import torch
 from bench import forecaster, runner
 from bench.forecaster import ModelSkipped
 from bench.splits import WalkForward
-from rnn_models import windows
+from rnn_models import torch_rnn, windows
+from rnn_models.config import RNNConfig
 
 REPO = Path(__file__).resolve().parent.parent
 RNN_NAMES = ["rnn_keras", "lstm_keras", "gru_keras", "rnn_torch", "lstm_torch", "gru_torch"]
 TORCH_NAMES = [n for n in RNN_NAMES if n.endswith("_torch")]
 TINY = dict(units=4, lookback=12, epochs=1, batch_size=32)
+PLAIN = dict(transform="none", deseasonalise=False, window_norm="none", scaler="minmax",
+             output="recursive", steps_per_epoch="pass")
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +40,8 @@ def _one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def build(name, seed=0, **params):
-    return forecaster.build(name, params, season_length=12, seed=seed)
+def build(name, seed=0, season_length=12, **params):
+    return forecaster.build(name, params, season_length=season_length, seed=seed)
 
 
 def test_the_registry_maps_six_names_onto_the_right_cell_and_framework():
@@ -208,9 +213,9 @@ def test_a_warm_up_after_a_fit_leaves_that_models_weights_alone(air):
 def test_update_reveals_values_without_training(name, air):
     model = build(name, **TINY).fit(air.iloc[:-12])
     weights = _weights(model)
-    scaler, before = model.scaler_, model.predict(1)
+    transform, before = model.transform_, model.predict(1)
     model.update(air.iloc[-12:])
-    assert model.scaler_ == scaler
+    assert model.transform_ is transform
     for a, b in zip(weights, _weights(model)):
         np.testing.assert_array_equal(a, b)
     # The forecast now starts from the latest true values.
@@ -225,9 +230,9 @@ def _weights(model):
 
 
 @pytest.mark.parametrize("name", ["rnn_torch", "gru_keras"])
-@pytest.mark.parametrize("diff", [0, 2])
-def test_recursive_forecasts_feed_each_step_back_as_if_observed(name, diff, air):
-    model = build(name, **TINY, diff=diff).fit(air.iloc[:-3])
+@pytest.mark.parametrize("diff,pipeline", [(0, {}), (2, {}), (0, PLAIN), (2, PLAIN)])
+def test_recursive_forecasts_feed_each_step_back_as_if_observed(name, diff, pipeline, air):
+    model = build(name, **{**TINY, **pipeline, "output": "recursive"}, diff=diff).fit(air.iloc[:-3])
     path = model.predict(3)
     # Revealing the first forecast as an observation must give the second forecast.
     model.update(air.iloc[-3:-2] * 0 + path[0])
@@ -258,7 +263,7 @@ def test_bad_hyperparameters_are_stored_and_rejected_in_fit(air):
         model.fit(air)
 
 
-@pytest.mark.parametrize("name", TORCH_NAMES)
+@pytest.mark.parametrize("name", TORCH_NAMES + ["lstm_keras"])
 def test_perturbing_values_after_the_origin_never_changes_its_forecasts(name, air):
     split = WalkForward(horizon=12, test_size=24, refit_every=6)
     params = dict(TINY, diff=1, output="direct", horizon=12)
@@ -269,6 +274,48 @@ def test_perturbing_values_after_the_origin_never_changes_its_forecasts(name, ai
     other = runner.walk_forward(build(name, **params), perturbed, split)
     np.testing.assert_array_equal(other.forecasts[:7], base.forecasts[:7])
     assert not np.array_equal(other.forecasts[7:], base.forecasts[7:])
+
+
+def test_keras_and_torch_train_on_identical_arrays_in_identical_order(air):
+    from rnn_models import keras_rnn
+
+    configs = [build(name, horizon=12, epochs=4).config() for name in ("lstm_torch", "lstm_keras")]
+    assert configs[0] == configs[1]
+    cfg = configs[0]
+    prepared = windows.prepare(air.to_numpy()[:108], cfg)
+    torch_batches = [(x.numpy(), y.numpy()) for epoch in torch_rnn.training_batches(prepared, cfg)
+                     for x, y in epoch]
+    dataset, steps_per_epoch = keras_rnn.training_dataset(prepared, cfg)
+    keras_batches = [(x.numpy(), y.numpy()) for x, y in dataset.take(cfg.epochs * steps_per_epoch)]
+    assert len(torch_batches) == len(keras_batches) == cfg.epochs * cfg.steps_per_epoch
+    for (tx, ty), (kx, ky) in zip(torch_batches, keras_batches, strict=True):
+        np.testing.assert_array_equal(tx, kx)
+        np.testing.assert_array_equal(ty, ky)
+    # A short series trains on all of its windows at once, in varying orders.
+    assert len(torch_batches[0][0]) == len(prepared.x_train)
+    assert not np.array_equal(torch_batches[0][0], torch_batches[1][0])
+
+
+@pytest.mark.parametrize("name", ["lstm_torch", "rnn_keras"])
+def test_the_runner_passes_the_splits_horizon_and_the_head_is_that_wide(name, air):
+    split = WalkForward(horizon=6, test_size=12, refit_every=6)
+    cell = runner.Cell(dataset="air_passengers", model=name, label=name,
+                       params=dict(units=4, epochs=2), seed=0, split=split, season_length=12)
+    result = runner.evaluate_cell(cell, air)
+    assert result.status == "ok", result.reason
+    cell_type, framework = name.split("_")
+    assert result.walk.n_params == closed_form_n_params(framework, cell_type, units=4, n_outputs=6)
+    assert result.walk.n_fits == 2 and len(result.walk.fit_infos) == 2
+    info = result.walk.fit_info()
+    assert info["transform"] == "log" and info["deseasonalised"] == "True"
+    assert info["lookback"] == 15                     # floor(1.25 x max(6, 12))
+    assert 1 <= info["epochs_run"] <= 2
+
+
+def test_fit_info_reports_what_the_fit_chose_and_how_long_it_trained(google):
+    model = build("gru_torch", season_length=5, **TINY).fit(google.iloc[:-20])
+    assert model.fit_info() == {"epochs_run": 1, "transform": "log", "deseasonalised": False,
+                                "lookback": 12, "batch_size": 32}
 
 
 # -- training ------------------------------------------------------------------------------
@@ -291,6 +338,29 @@ def test_early_stopping_stops_and_keeps_the_best_validation_epoch(name, sunspots
     restored = float(np.mean((out - prepared.y_val) ** 2))
     assert restored == pytest.approx(min(val_losses), rel=1e-4)
     assert restored < val_losses[-1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["lstm_torch", "lstm_keras"])
+@pytest.mark.parametrize("dataset,horizon,window", [("air_passengers", 12, None),
+                                                    ("energy_aep_hourly", 24, 17520)])
+def test_the_default_preset_trains_until_early_stopping_ends_it(name, dataset, horizon, window,
+                                                                request):
+    # The first fit of the dataset's walk, on the values before its validation span.
+    y = request.getfixturevalue({"air_passengers": "air", "energy_aep_hourly": "energy"}[dataset])
+    y = y.iloc[:-{"air_passengers": 72, "energy_aep_hourly": 1344}[dataset]]
+    y = y.iloc[-window:] if window else y
+    model = forecaster.build(name, {}, season_length=24 if window else 12, seed=0, horizon=horizon)
+    model.fit(y)
+    cfg = model.config_
+    assert model.epochs_run_ < cfg.epochs
+    assert model.fit_info()["epochs_run"] == model.epochs_run_
+    val_losses = model.history_["val_loss"]
+    assert len(val_losses) == model.epochs_run_
+    assert np.argmin(val_losses) == model.epochs_run_ - 1 - cfg.patience
+    # The forecasts are levels of the series, as wide as the split's horizon.
+    forecast = model.predict(horizon)
+    assert forecast.shape == (horizon,) and np.all(forecast > 0)
 
 
 @pytest.mark.slow
