@@ -47,16 +47,38 @@ class WalkResult:
         return summarise_fit_infos(self.fit_infos)
 
     def score(self) -> dict[str, float]:
-        """Every metric over all origins and steps; MASE uses the stored per-origin scales."""
-        scores = {name: float(fn(y_true=self.actuals, y_pred=self.forecasts))
-                  for name, fn in METRICS.items() if name != "mase"}
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scaled = np.abs(self.actuals - self.forecasts) / self.mase_scales[:, None]
-        scores["mase"] = float(np.mean(scaled))
+        """Every metric over all origins and steps; MASE uses the stored per-origin scales.
+
+        MAPE and MASE are NaN where they are undefined (an actual of 0; a constant history,
+        whose scale is 0), never infinite. MAE, RMSE and sMAPE are always defined: when one
+        is not finite, the forecasts overflowed and ``unscorable`` says so.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = {name: float(fn(y_true=self.actuals, y_pred=self.forecasts))
+                      for name, fn in METRICS.items() if name != "mase"}
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            scales = np.where(self.mase_scales == 0, np.nan, self.mase_scales)
+            scores["mase"] = float(np.mean(np.abs(self.actuals - self.forecasts) / scales[:, None]))
+        for name in UNDEFINED_AS_NAN:
+            if np.isinf(scores[name]):
+                scores[name] = float("nan")
         return scores
+
+    def unscorable(self, scores: dict[str, float]) -> str:
+        """Why these scores cannot be stored as an ``ok`` cell ("" when they can)."""
+        broken = [f"{name.upper()} = {scores[name]}" for name in ALWAYS_DEFINED if not np.isfinite(scores[name])]
+        if not broken:
+            return ""
+        return (f"the forecast errors cannot be represented: {', '.join(broken)} (largest |forecast| "
+                f"{np.max(np.abs(self.forecasts)):.3g}, largest |actual| {np.max(np.abs(self.actuals)):.3g})")
 
     def mae(self) -> float:
         return float(np.mean(np.abs(self.actuals - self.forecasts)))
+
+
+# Metrics every ok cell has as a finite number; the others may be NaN where they mean nothing.
+ALWAYS_DEFINED = ("mae", "rmse", "smape")
+UNDEFINED_AS_NAN = ("mape", "mase")
 
 
 class NonFiniteForecast(RuntimeError):
@@ -191,8 +213,11 @@ def evaluate_cell(cell: Cell, y: pd.Series) -> CellResult:
         return CellResult(cell, "skipped", str(exc), wall_time_s=time.perf_counter() - started)
     except Exception as exc:  # one failing model never stops the run
         return CellResult(cell, "failed", _one_line(exc), wall_time_s=time.perf_counter() - started)
-    return CellResult(cell, "ok", walk=walk, scores=walk.score(),
-                      wall_time_s=time.perf_counter() - started)
+    scores = walk.score()
+    unscorable = walk.unscorable(scores)
+    if unscorable:
+        return CellResult(cell, "failed", unscorable, wall_time_s=time.perf_counter() - started)
+    return CellResult(cell, "ok", walk=walk, scores=scores, wall_time_s=time.perf_counter() - started)
 
 
 def _one_line(exc: BaseException) -> str:

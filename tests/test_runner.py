@@ -114,3 +114,16 @@ def test_seasonal_naive_scores_reproduce_the_reference_protocol_values():
     assert result.scores["mae"] == pytest.approx(38.61, abs=0.005)
     # seasonal naive's MASE is its out-of-sample MAE over its in-sample MAE
     assert 1.0 < result.scores["mase"] < 2.0
+
+
+def test_mase_is_nan_not_infinite_where_a_history_is_constant_and_mae_must_be_finite_to_be_ok():
+    walk = runner.WalkResult(origin_positions=np.array([5, 6]), origin_times=None,
+                             forecasts=np.array([[1.0], [2.0]]), actuals=np.array([[2.0], [2.0]]),
+                             mase_scales=np.array([0.0, 1.0]))
+    scores = walk.score()
+    assert np.isnan(scores["mase"]) and scores["mae"] == 0.5
+    assert walk.unscorable(scores) == ""
+    huge = runner.WalkResult(origin_positions=np.array([5, 6]), origin_times=None,
+                             forecasts=np.full((2, 1), -1e308), actuals=np.full((2, 1), 1e308),
+                             mase_scales=np.array([1.0, 1.0]))
+    assert "MAE = inf" in huge.unscorable(huge.score())
