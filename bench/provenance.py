@@ -50,13 +50,18 @@ def environment(calibrate: bool = True) -> dict:
     return env
 
 
-def code_version() -> str:
+def code_files() -> dict[str, str]:
+    """The sha256 of every source file of the harness and the models, by path: what a run records,
+    so that a resume can name the files that changed."""
+    return {str(path.relative_to(REPO)): hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            for folder in ("bench", "baselines", "rnn_models") for path in sorted((REPO / folder).rglob("*.py"))}
+
+
+def code_version(files: dict[str, str] | None = None) -> str:
     """A hash of the harness and model sources: a resumed run reuses only cells computed by this code."""
     digest = hashlib.sha256()
-    for folder in ("bench", "baselines", "rnn_models"):
-        for path in sorted((REPO / folder).rglob("*.py")):
-            digest.update(str(path.relative_to(REPO)).encode())
-            digest.update(path.read_bytes())
+    for path, file_hash in sorted((files if files is not None else code_files()).items()):
+        digest.update(f"{path} {file_hash}\n".encode())
     return digest.hexdigest()[:16]
 
 

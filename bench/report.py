@@ -15,7 +15,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench import analysis, metrics, selection, stats
-from bench.files import write_atomic
+from bench.files import replace_set
 
 METRIC_NAMES = [d.name for d in metrics.DEFINITIONS]
 VARIANT_KEYS = ["dataset", "label", "model", "params_text"]
@@ -853,10 +853,9 @@ def render(run: dict, cells: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str,
 
 
 def write_reports(store, run_id: int, out_dir: Path) -> list[Path]:
+    """Render a run and replace the report set in ``out_dir`` as one set (``files.replace_set``):
+    never half of it, and no file of an earlier set beside it (older bench kept no list of its
+    files, so the overall plots' names are removed too when this set has none)."""
     run = store.run(run_id)
     files = render(run, store.cells(run_id), store.forecasts(run_id))
-    paths = []
-    for name, content in files.items():
-        write_atomic(Path(out_dir) / name, content)
-        paths.append(Path(out_dir) / name)
-    return paths
+    return replace_set(Path(out_dir), files, also_remove=OVERALL_FILES.values())

@@ -4,22 +4,31 @@ Each finished cell is written in its own transaction, so a crash loses at most t
 cell in flight. Every table and report is a pure function of these rows.
 
 The schema carries a version (SQLite's ``user_version``). A store written by an older
-version of bench is migrated when opened (columns added with their defaults: version 1
-stores had no validation span, no selection and no fit_info); a store from a newer
-version is refused with one line.
+version of bench is migrated when opened for writing (columns added with their defaults:
+version 1 stores had no validation span, no selection and no fit_info; version 2 stores
+did not record a run's code and data); a store from a newer version is refused with one
+line. Commands that only read (``report``, ``compare``, ``bench.load``) open it read-only
+and never change it: an older store is migrated in a private copy in memory.
+
+A run is one consistent set of results: a cell's key is stored once per run (a unique
+index), and each run records the hash of every source file and of every dataset it was
+started with, so that a resume can refuse to mix results of other code or data
+(``bench.api``).
 """
 from __future__ import annotations
 
 import json
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
 from bench.errors import BenchError
 from bench.runner import CellResult, params_text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+BUSY_TIMEOUT_S = 60     # another process may be committing a cell; SQLite waits this long for it
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,7 +39,8 @@ CREATE TABLE IF NOT EXISTS runs (
     suite TEXT NOT NULL,
     suite_source TEXT NOT NULL,
     git_commit TEXT,
-    environment TEXT NOT NULL           -- JSON: python, packages, cpu, cores
+    environment TEXT NOT NULL,          -- JSON: python, packages, cpu, cores
+    inputs TEXT NOT NULL DEFAULT '{}'   -- JSON: {"code": {file: sha256}, "data": {dataset: hash}} at the start
 );
 CREATE TABLE IF NOT EXISTS cells (
     cell_id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -65,45 +75,120 @@ CREATE TABLE IF NOT EXISTS forecasts (
     PRIMARY KEY (cell_id, origin_time, step)
 );
 """
-
+# A cell is stored once per run. Stores of bench before schema 3 may hold a cell twice (two
+# resumes of one run at once); the index is then left out of that store, whose runs stay as stored.
+ONCE_PER_RUN = "CREATE UNIQUE INDEX IF NOT EXISTS cells_stored_once ON cells (run_id, cell_key)"
 
 _ADDED_IN_2 = ["span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEFAULT ''",
                "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"]
+_ADDED_IN_3 = ["inputs TEXT NOT NULL DEFAULT '{}'"]
+
+
+def check_version(version: int, path: Path) -> None:
+    if version > SCHEMA_VERSION:
+        raise BenchError(f"{path}: result store of a newer bench (schema {version}; this one reads "
+                         f"up to {SCHEMA_VERSION}); upgrade bench or use another --out")
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Create the schema, or bring an older one up to date, in one transaction (``db`` in autocommit mode).
+
+    BEGIN IMMEDIATE takes the write lock before the version is read, so two processes
+    opening an old store at once migrate it once.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        check_version(version, path)
+        if version == SCHEMA_VERSION:
+            db.execute("COMMIT")
+            return
+        has_tables = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
+        if has_tables and version < 2:
+            for column in _ADDED_IN_2:
+                db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
+        if has_tables and version < 3:
+            for column in _ADDED_IN_3:
+                db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        twice = db.execute("SELECT count(*) FROM (SELECT 1 FROM cells GROUP BY run_id, cell_key "
+                           "HAVING count(*) > 1)").fetchone()[0]
+        if not twice:
+            db.execute(ONCE_PER_RUN)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 class Store:
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path)
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self._create_or_migrate()
+    """A result store; ``read_only=True`` opens an existing one without ever writing to it."""
 
-    def _create_or_migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        has_tables = self.db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
+    def __init__(self, path: Path, *, read_only: bool = False):
+        self.path = Path(path)
+        try:
+            if read_only:
+                self.db = self._open_read_only()
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                migrate(self.db, self.path)
+                self.db.isolation_level = ""      # back to Python's implicit transactions
+        except sqlite3.DatabaseError as exc:
+            raise BenchError(f"{self.path}: not a usable result store ({' '.join(str(exc).split())})") from None
+        self.db.execute("PRAGMA foreign_keys = ON")
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise BenchError(f"no result store at {self.path}")
+        db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not {"runs", "cells", "forecasts"} <= tables:
+            db.close()
+            raise BenchError(f"{self.path}: not a result store of bench (tables: {', '.join(sorted(tables)) or 'none'})")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            # Older schema: migrate a private copy in memory, so that reading never writes.
+            copy = sqlite3.connect(":memory:", isolation_level=None)
+            db.backup(copy)
+            db.close()
+            migrate(copy, self.path)
+            copy.isolation_level = ""
+            return copy
         if version > SCHEMA_VERSION:
-            self.db.close()
-            raise BenchError(f"{self.path}: result store of a newer bench (schema {version}; this one reads "
-                             f"up to {SCHEMA_VERSION}); upgrade bench or use another --out")
-        with self.db:
-            if has_tables and version < 2:
-                for column in _ADDED_IN_2:
-                    self.db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
-            self.db.executescript(SCHEMA)
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.close()
+            check_version(version, self.path)
+        return db
 
     def close(self) -> None:
         self.db.close()
 
     def start_run(self, *, started_at: str, suite: str, suite_source: str, git_commit: str | None,
-                  environment: dict) -> int:
+                  environment: dict, inputs: dict | None = None) -> int:
+        """A new run; ``inputs`` are the hashes of the code and data it starts with (``run_inputs``)."""
         with self.db:
             cur = self.db.execute(
-                "INSERT INTO runs (started_at, suite, suite_source, git_commit, environment) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (started_at, suite, suite_source, git_commit, json.dumps(environment, sort_keys=True)))
+                "INSERT INTO runs (started_at, suite, suite_source, git_commit, environment, inputs) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (started_at, suite, suite_source, git_commit, json.dumps(environment, sort_keys=True),
+                 json.dumps(inputs or {}, sort_keys=True)))
         return int(cur.lastrowid)
+
+    def run_inputs(self, run_id: int) -> dict:
+        """``{"code": {file: sha256}, "data": {dataset: hash}}`` of a run; {} for runs of bench before schema 3."""
+        row = self.db.execute("SELECT inputs FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def add_data_inputs(self, run_id: int, data_hashes: dict[str, str]) -> None:
+        """Record the datasets a resumed run adds (the ones it started with are checked, never replaced)."""
+        inputs = self.run_inputs(run_id)
+        inputs["data"] = {**data_hashes, **inputs.get("data", {})}
+        with self.db:
+            self.db.execute("UPDATE runs SET inputs = ? WHERE run_id = ?", (json.dumps(inputs, sort_keys=True), run_id))
 
     def finish_run(self, run_id: int, *, finished_at: str, total_time_s: float) -> None:
         """Mark a run finished; a resumed run adds this session's time to the earlier ones."""
@@ -130,11 +215,13 @@ class Store:
                  json.dumps(w.fit_info() if w else {}, sort_keys=True)))
             cell_id = int(cur.lastrowid)
             if w is not None:
-                rows = [(cell_id, str(t), step + 1, float(w.actuals[i, step]), float(w.forecasts[i, step]),
-                         float(w.mase_scales[i]))
-                        for i, t in enumerate(w.origin_times) for step in range(w.forecasts.shape[1])]
-                self.db.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)", rows)
+                self.db.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)", _forecast_rows(cell_id, w))
         return cell_id
+
+    def stored_keys(self, run_id: int) -> pd.DataFrame:
+        """What identifies each stored cell of a run in the tables, with its key and status."""
+        return pd.read_sql_query("SELECT dataset, label, params, seed, span, cell_key, status FROM cells "
+                                 "WHERE run_id = ?", self.db, params=(run_id,))
 
     def cell_times(self) -> pd.DataFrame:
         """Every stored cell's identity, status and wall time, across runs (for scheduling)."""
@@ -169,6 +256,7 @@ class Store:
             raise KeyError(f"no run {run_id} in {self.path}")
         run = dict(zip([d[0] for d in cur.description], row))
         run["environment"] = json.loads(run["environment"])
+        run["inputs"] = json.loads(run.get("inputs") or "{}")
         return run
 
     def cells(self, run_id: int) -> pd.DataFrame:
@@ -184,3 +272,14 @@ class Store:
         return pd.read_sql_query(
             "SELECT f.* FROM forecasts f JOIN cells c USING (cell_id) WHERE c.run_id = ? "
             "ORDER BY f.cell_id, f.origin_time, f.step", self.db, params=(run_id,))
+
+
+def _forecast_rows(cell_id: int, w) -> Iterator[tuple]:
+    """One row per origin and step, made as SQLite asks for them: a list of them all would hold
+    Python objects for every forecast at once (gigabytes for millions of forecasts)."""
+    steps = w.forecasts.shape[1]
+    for i, t in enumerate(w.origin_times):
+        origin, scale = str(t), float(w.mase_scales[i])
+        actual, forecast = w.actuals[i].tolist(), w.forecasts[i].tolist()
+        for step in range(steps):
+            yield cell_id, origin, step + 1, actual[step], forecast[step], scale

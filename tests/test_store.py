@@ -48,3 +48,44 @@ def test_a_store_of_a_newer_bench_is_refused_with_one_line(tmp_path):
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(BenchError, match="newer bench"):
         Store(path)
+
+
+def test_reading_an_older_store_migrates_a_private_copy_and_leaves_the_file_as_it_was(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(VERSION_1)
+    before = path.read_bytes()
+    res = api.load(path)
+    assert res.table.set_index("variant").loc["naive", "mae"] == 1.0
+    assert path.read_bytes() == before
+
+
+def test_a_version_2_store_gains_the_run_inputs_and_the_once_per_run_index(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(VERSION_1)
+        for column in ("span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEFAULT ''",
+                       "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"):
+            db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
+        db.execute("PRAGMA user_version = 2")
+    store = Store(path)
+    try:
+        assert store.run_inputs(1) == {}
+        with pytest.raises(sqlite3.IntegrityError):
+            with store.db:
+                store.db.execute("UPDATE cells SET cell_key = 'k1'")
+                store.db.execute("INSERT INTO cells (run_id, dataset, model, label, params, seed, split, "
+                                 "season_length, status, reason, wall_time_s, cell_key) "
+                                 "SELECT run_id, dataset, model, label, params, seed, split, season_length, status, "
+                                 "reason, wall_time_s, cell_key FROM cells")
+    finally:
+        store.close()
+
+
+def test_a_file_that_is_not_a_store_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    path.write_text("not a database at all, just text that is long enough to look like a header" * 20)
+    with pytest.raises(BenchError, match="not a usable result store"):
+        Store(path)
+    with pytest.raises(BenchError, match="not a usable result store|not a result store"):
+        Store(path, read_only=True)
