@@ -45,6 +45,10 @@ CALENDARS = ("regular", "observed")
 USER_OPTIONS = {"duplicates": "--duplicates", "gaps": "--fill", "frequency": "--freq",
                 "time_column": "--time-col", "value_column": "--value-col", "time_format": "--time-format"}
 _SEPARATORS = (",", ";", "\t", "|")
+# The largest magnitude a series may hold. RMSE squares errors of up to twice the largest
+# value and sums one square per forecast; below 1e100 that stays far inside the float range
+# (1.8e308) for any number of forecasts, while a value such as 1e308 makes MAE infinite.
+MAX_ABS_VALUE = 1e100
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -94,13 +98,25 @@ def user_catalog_names() -> list[str]:
     return sorted(names)
 
 
+def is_plain_name(name) -> bool:
+    """A name that is safe as a file name: letters, digits, '_', '.', '-', starting with a letter or digit.
+
+    Dataset names become report file names (``<dataset>.md``) and catalog file names, so a
+    name such as ``../datasets/x`` must never reach a path.
+    """
+    return isinstance(name, str) and _NAME_RE.fullmatch(name) is not None
+
+
 def get_dataset(name: str) -> Dataset:
     """A dataset by name: the project catalog first, then the user catalog."""
+    if not is_plain_name(name):
+        raise BenchError(f"{name!r} is not a dataset name (letters, digits, '_', '.', '-', starting with a "
+                         f"letter or digit); the catalog has: {', '.join(catalog_names())}")
     path = CATALOG_DIR / f"{name}.toml"
     if path.is_file():
         return parse_catalog_entry(path)
     user = user_catalog_dir() / f"{name}.toml"
-    if _NAME_RE.fullmatch(name) and user.is_file():
+    if user.is_file():
         return parse_catalog_entry(user, origin="user")
     mine = user_catalog_names()
     raise BenchError(f"unknown dataset {name!r}; the catalog has: {', '.join(catalog_names())}"
@@ -164,9 +180,9 @@ def _entry_toml(ds: Dataset) -> str:
 
 def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str | None = None,
                  freq: str | None = None, season: int | None = None, horizon: int | None = None,
-                 test_size: int | None = None, duplicates: str = "error", fill: str = "error",
-                 calendar: str = "regular", time_format: str | None = None, name: str | None = None,
-                 unit: str = "", with_split: bool = True) -> Dataset:
+                 test_size: int | None = None, step: int | None = None, duplicates: str = "error",
+                 fill: str = "error", calendar: str = "regular", time_format: str | None = None,
+                 name: str | None = None, unit: str = "", with_split: bool = True) -> Dataset:
     """A user's CSV as a ``Dataset``, checked end to end; errors name the file or the option.
 
     Defaults: the time column is the first column and the value column the only other one;
@@ -225,7 +241,7 @@ def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str
         return ds
     y = load(ds, warn=False)
     return replace(ds, split=default_split(len(y), ds.season_length, horizon=horizon, test_size=test_size,
-                                           source=str(path)))
+                                           step=step, source=str(path)))
 
 
 def check_user_name(name: str, option: str = "--name") -> None:
@@ -291,14 +307,22 @@ def default_season(freq: str) -> int:
     return per // n if per % n == 0 and per // n > 1 else 1
 
 
+# Forecasts one cell of a default split may make (about 100 bytes each in the store, and every
+# table and test reads them all): one origin per point of a one-minute series' ten-day test
+# span would make 18.7 million.
+MAX_DEFAULT_FORECASTS = 100_000
+
+
 def default_split(n: int, season: int, *, horizon: int | None = None, test_size: int | None = None,
-                  source: str = "the series") -> WalkForward:
+                  step: int | None = None, source: str = "the series") -> WalkForward:
     """The walk-forward split for a user series of ``n`` points.
 
     horizon: one season ahead (1 without a season); test_size: the last 10% of the
-    series, at least two horizons and at most ten; origins every step, refit at each.
+    series, at least two horizons and at most ten; origins every point, refit at each,
+    unless that makes more than ``MAX_DEFAULT_FORECASTS`` forecasts per cell: then the
+    default step is the horizon (origins that do not overlap), with a warning saying so.
     """
-    for option, value in (("--horizon", horizon), ("--test-size", test_size)):
+    for option, value in (("--horizon", horizon), ("--test-size", test_size), ("--step", step)):
         if value is not None and value < 1:
             raise BenchError(f"{option} must be a positive integer, got {value}")
     h = horizon if horizon is not None else max(season, 1)
@@ -310,7 +334,16 @@ def default_split(n: int, season: int, *, horizon: int | None = None, test_size:
         raise BenchError(f"{source}: the series has {n} points; {chosen} needs at least {test + MIN_TRAIN_POINTS} "
                          f"(the test span + {MIN_TRAIN_POINTS} to train on): pass a smaller --test-size"
                          + ("" if horizon is not None or test_size is not None else " and --horizon"))
-    return WalkForward(horizon=h, test_size=test)
+    if step is None:
+        step = 1
+        every_point = (test - h + 1) * h
+        if every_point > MAX_DEFAULT_FORECASTS:
+            step = h
+            origins = (test - h) // h + 1
+            _warn(f"{source}: an origin at every point would make {test - h + 1:,} origins x {h} steps = "
+                  f"{every_point:,} forecasts per model; the default step is the horizon instead, {h} "
+                  f"({origins} origins, {origins * h:,} forecasts); --step or --test-size choose otherwise")
+    return WalkForward(horizon=h, test_size=test, step=step)
 
 
 # --------------------------------------------------------------------------- reading
@@ -491,10 +524,17 @@ def regularize(raw: pd.Series, *, frequency: str, calendar: str = "regular",
     the user sets each policy (e.g. ``{"gaps": "--fill"}``) for the hint in the error.
     """
     hint = (lambda key, choices: f"; choose {options[key]} {choices}" if options and key in options else "")
-    bad = ~np.isfinite(raw.to_numpy(dtype=float))
+    values = raw.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
     if bad.any():
         first = raw.index[bad][0]
         raise BenchError(f"{source}: {int(bad.sum())} missing or non-numeric values (first at {first})")
+    huge = np.abs(values) > MAX_ABS_VALUE
+    if huge.any():
+        i = int(np.argmax(huge))
+        raise BenchError(f"{source}: {_n(int(huge.sum()), 'value')} beyond +-{MAX_ABS_VALUE:g} (first: {values[i]:g} "
+                         f"at {raw.index[i]}), where forecast errors cannot be squared and averaged in floating "
+                         f"point; rescale the series (e.g. to thousands or millions of its unit)")
     if len(raw) == 0:
         raise BenchError(f"{source}: no observations")
     y = raw.sort_index(kind="stable")

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
+import types
+import typing
 from dataclasses import dataclass
 from typing import Protocol, Self, runtime_checkable
 
@@ -108,16 +111,67 @@ def get_entry(name: str) -> ModelEntry:
 
 
 def check_params(name: str, params: dict) -> None:
-    """Raise TypeError naming the parameters ``name``'s constructor does not accept."""
+    """Raise TypeError or ValueError naming a parameter ``name``'s constructor does not take or cannot use.
+
+    Checked without running the model: the parameter must exist; its value's type must be one
+    its annotation names (``p: int | None`` refuses ``"1"``; an int is accepted where a float
+    is, a bool only where a bool is), or, without an annotation, the type of its default; and
+    a text value must be one of the choices the model's module lists in a tuple named after
+    the parameter (``_TRENDS = ("none", "add", "damped")`` for ``trend``), where there is one.
+    """
     cls = get_entry(name).load()
     sig = inspect.signature(cls)
-    if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-        return
-    unknown = sorted(set(params) - set(sig.parameters))
-    if unknown:
-        accepted = sorted(set(sig.parameters) - {"season_length", "seed"})
-        raise TypeError(f"model {name!r} has no parameter {', '.join(unknown)} "
-                        f"(accepted: {', '.join(accepted)})")
+    if not any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+        unknown = sorted(set(params) - set(sig.parameters))
+        if unknown:
+            accepted = sorted(set(sig.parameters) - {"season_length", "seed"})
+            raise TypeError(f"model {name!r} has no parameter {', '.join(unknown)} "
+                            f"(accepted: {', '.join(accepted)})")
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:       # an annotation that does not resolve: check what the defaults say
+        hints = {}
+    module = sys.modules.get(cls.__module__)
+    for key, value in params.items():
+        parameter = sig.parameters.get(key)
+        if parameter is None:
+            continue
+        allowed = _accepted_types(hints.get(key), parameter.default)
+        if allowed is not None and not _is_one_of(value, allowed):
+            raise TypeError(f"model {name!r}: {key} = {value!r} is {_type_text(type(value), value=True)}; {key} takes "
+                            f"{' or '.join(_type_text(t) for t in allowed)}")
+        choices = getattr(module, f"_{key.upper()}S", None)
+        if (isinstance(value, str) and isinstance(choices, tuple) and choices
+                and all(isinstance(c, str) for c in choices) and value not in choices):
+            raise ValueError(f"model {name!r}: {key} = {value!r} is not one of {', '.join(map(repr, choices))}")
+
+
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _accepted_types(hint, default) -> tuple[type, ...] | None:
+    """The scalar types a parameter takes, from its annotation or its default; None: not checkable."""
+    if hint is None:
+        if default is inspect.Parameter.empty or default is None:
+            return None
+        hint = type(default)
+    members = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    if not all(m in _SCALARS for m in members):
+        return None
+    return tuple(members)
+
+
+def _is_one_of(value, allowed: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in allowed
+    if isinstance(value, int):
+        return int in allowed or float in allowed
+    return any(isinstance(value, t) for t in allowed if t is not bool)
+
+
+def _type_text(t: type, value: bool = False) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a float" if value else "a number", str: "a string",
+            type(None): "None"}.get(t, t.__name__)
 
 
 def accepts(name: str, parameter: str) -> bool:

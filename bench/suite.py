@@ -19,16 +19,27 @@ and only the one with the lowest validation MAE (mean over seeds; ties: fewer
 parameters) is evaluated on the test span, under the entry's label. ``select = "test"``
 picks the variant with the lowest test MAE instead: for exploration only, the tables
 mark it "chosen on the test span (optimistic)" and the overall ranking leaves it out.
+
+A suite file is checked against this schema of types before anything runs (UTF-8 text;
+``datasets`` and ``models`` arrays of tables; names and labels strings; split fields
+integers; parameters scalars or non-empty lists of distinct scalars), then every
+parameter against its model's constructor (``check_models``). Dataset names are plain
+file names, and on one dataset a table row's name belongs to one entry. Each violation
+is one ``BenchError`` naming the file, the entry and the value.
 """
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import datetime
 import itertools
+import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import forecaster
+from bench import data, forecaster
 from bench.data import Dataset, get_dataset
 from bench.errors import BenchError
 from bench.runner import Cell, params_text
@@ -37,6 +48,8 @@ from bench.splits import WalkForward
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 SPLIT_FIELDS = {f.name for f in dataclasses.fields(WalkForward)}
 SELECT_MODES = ("validation", "test")
+# A label names files (TensorBoard folders) and markdown table cells: no path separators, no '|'.
+LABEL_RE = re.compile(r"[^/\\|\x00-\x1f]+")
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class Suite:
     datasets: dict[str, tuple[Dataset, WalkForward]]
     models: tuple[ModelSpec, ...]
     source: str             # the suite file's text, stored with the run
+    where: str = ""         # the suite file, for messages
 
 
 def suite_names() -> list[str]:
@@ -74,7 +88,7 @@ def load_suite(name_or_path: str) -> Suite:
     if not path.is_file():
         raise BenchError(f"--suite: no suite {name_or_path!r} (not a file, and not one of "
                          f"{', '.join(suite_names())})")
-    text = path.read_text()
+    text = read_toml_text(path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -82,60 +96,158 @@ def load_suite(name_or_path: str) -> Suite:
     return parse_suite(raw, source=text, where=str(path))
 
 
+def read_toml_text(path: Path) -> str:
+    """A TOML file's text; TOML is UTF-8 by definition, so anything else is one clear line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise BenchError(f"--suite: cannot read {path} ({exc.strerror or exc})") from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise BenchError(f"{path}: UTF-16 text; a suite file must be UTF-8 (save it as UTF-8)")
+    if b"\x00" in raw:
+        raise BenchError(f"{path}: a binary file, not a TOML suite (or UTF-16 text without a byte order mark)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                         f"a suite file must be UTF-8 (save it as UTF-8)") from None
+
+
 def parse_suite(raw: dict, *, source: str, where: str) -> Suite:
+    """Check every key and value's type before anything runs: a wrong type is one line naming it."""
     unknown = set(raw) - {"name", "description", "seeds", "datasets", "models"}
     if unknown:
         raise BenchError(f"{where}: unknown suite key(s) {', '.join(sorted(unknown))}")
+    name = _typed(raw.get("name"), str, where, "name")
+    if name is not None and not data.is_plain_name(name):
+        raise BenchError(f"{where}: name {name!r} is not a usable suite name (letters, digits, '_', '.', '-')")
+    description = _typed(raw.get("description", ""), str, where, "description")
     seeds = raw.get("seeds", 1)
-    if not isinstance(seeds, int) or seeds < 1:
+    if not _is_int(seeds) or seeds < 1:
         raise BenchError(f"{where}: seeds must be a positive integer, got {seeds!r}")
     datasets = {}
-    for entry in raw.get("datasets", []):
+    for entry in _tables(raw, "datasets", where, example='[[datasets]]\nname = "air_passengers"'):
         entry = dict(entry)
-        name = entry.pop("name", None)
-        if name is None:
+        ds_name = entry.pop("name", None)
+        if ds_name is None:
             raise BenchError(f"{where}: a [[datasets]] entry has no name")
+        if not isinstance(ds_name, str):
+            raise BenchError(f"{where}: a [[datasets]] name must be a string, got {_kind(ds_name)} ({ds_name!r})")
+        if ds_name in datasets:
+            raise BenchError(f"{where}: dataset {ds_name!r} is listed twice")
         bad = set(entry) - SPLIT_FIELDS
         if bad:
-            raise BenchError(f"{where}: dataset {name!r}: unknown key(s) {', '.join(sorted(bad))} "
+            raise BenchError(f"{where}: dataset {ds_name!r}: unknown key(s) {', '.join(sorted(bad))} "
                              f"(split fields: {', '.join(sorted(SPLIT_FIELDS))})")
-        ds = get_dataset(name)
+        for key, value in entry.items():
+            if not _is_int(value):
+                raise BenchError(f"{where}: dataset {ds_name!r}: {key} must be an integer, got {_kind(value)} "
+                                 f"({value!r})")
+        try:
+            ds = get_dataset(ds_name)
+        except BenchError as exc:
+            raise BenchError(f"{where}: {exc}") from None
         try:
             split = dataclasses.replace(ds.split, **entry)
         except ValueError as exc:
-            raise BenchError(f"{where}: dataset {name!r}: {exc}") from None
-        datasets[name] = (ds, split)
+            raise BenchError(f"{where}: dataset {ds_name!r}: {exc}") from None
+        datasets[ds_name] = (ds, split)
     models = []
-    for entry in raw.get("models", []):
-        entry = dict(entry)
-        name = entry.pop("name", None)
-        try:
-            forecaster.get_entry(str(name))
-        except KeyError as exc:
-            raise BenchError(f"{where}: {exc.args[0]}") from None
-        restrict = entry.pop("datasets", None)
-        if restrict is not None:
-            missing = sorted(set(restrict) - set(datasets))
-            if missing:
-                raise BenchError(f"{where}: model {name!r} names dataset(s) {', '.join(missing)} "
-                                 f"that the suite does not list")
-        label = entry.pop("label", None)
-        params = entry.pop("params", {})
-        select = entry.pop("select", "")
-        if entry:
-            raise BenchError(f"{where}: model {name!r}: unknown key(s) {', '.join(sorted(entry))}")
-        if select and select not in SELECT_MODES:
-            raise BenchError(f"{where}: model {name!r}: select must be one of {', '.join(SELECT_MODES)}, "
-                             f"got {select!r}")
-        if select and len(expand_grid(params)) < 2:
-            raise BenchError(f"{where}: model {name!r}: select = {select!r} needs a grid to choose from "
-                             f"(a list of values in params)")
-        models.append(ModelSpec(name, label, params, tuple(restrict) if restrict else None, select))
+    for entry in _tables(raw, "models", where, example='[[models]]\nname = "naive"'):
+        models.append(_model_spec(dict(entry), datasets, where))
     if not datasets or not models:
         raise BenchError(f"{where}: a suite needs at least one [[datasets]] and one [[models]] entry")
     _check_groups(models, datasets, where)
-    return Suite(raw.get("name", Path(where).stem), raw.get("description", ""), seeds,
-                 datasets, tuple(models), source)
+    check_variants(models, datasets, where)
+    default_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(where).stem).strip("_.-") or "suite"
+    return Suite(name or default_name, description, seeds, datasets, tuple(models), source, where)
+
+
+def _model_spec(entry: dict, datasets: dict, where: str) -> ModelSpec:
+    name = entry.pop("name", None)
+    if not isinstance(name, str):
+        raise BenchError(f"{where}: a [[models]] entry needs a name (a string), got {_kind(name)}")
+    try:
+        forecaster.get_entry(name)
+    except KeyError as exc:
+        raise BenchError(f"{where}: {exc.args[0]}") from None
+    at = f"{where}: model {name!r}"
+    restrict = entry.pop("datasets", None)
+    if restrict is not None:
+        if not isinstance(restrict, list) or not all(isinstance(d, str) for d in restrict) or not restrict:
+            raise BenchError(f"{at}: datasets must be a list of dataset names, e.g. datasets = [\"air_passengers\"], "
+                             f"got {restrict!r}")
+        missing = sorted(set(restrict) - set(datasets))
+        if missing:
+            raise BenchError(f"{at} names dataset(s) {', '.join(missing)} that the suite does not list")
+    label = _typed(entry.pop("label", None), str, at, "label")
+    if label is not None and not LABEL_RE.fullmatch(label):
+        raise BenchError(f"{at}: label {label!r} is not a usable name (no '/', '\\', '|' or control characters)")
+    params = entry.pop("params", {})
+    if not isinstance(params, dict):
+        raise BenchError(f"{at}: params must be a table, e.g. params = {{ p = 1, q = [0, 1] }}, "
+                         f"got {_kind(params)} ({params!r})")
+    for key, value in params.items():
+        _check_param_value(f"{at}: params.{key}", value)
+    select = _typed(entry.pop("select", ""), str, at, "select")
+    if entry:
+        raise BenchError(f"{at}: unknown key(s) {', '.join(sorted(entry))}")
+    if select and select not in SELECT_MODES:
+        raise BenchError(f"{at}: select must be one of {', '.join(SELECT_MODES)}, got {select!r}")
+    if select and len(expand_grid(params)) < 2:
+        raise BenchError(f"{at}: select = {select!r} needs a grid to choose from (a list of values in params)")
+    return ModelSpec(name, label, params, tuple(restrict) if restrict else None, select)
+
+
+def _check_param_value(at: str, value) -> None:
+    """A parameter is a scalar (string, integer, float, boolean) or a non-empty list of distinct scalars."""
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and not value:
+        raise BenchError(f"{at} is an empty list; a grid needs at least one value")
+    for v in values:
+        if isinstance(v, (list, dict)) or not isinstance(v, (str, int, float)):
+            raise BenchError(f"{at}: {_kind(v)} is not a parameter value (a string, integer, float or boolean"
+                             + (", or a list of them)" if not isinstance(value, list) else ")"))
+        if isinstance(v, float) and not math.isfinite(v):
+            raise BenchError(f"{at}: {v!r} is not a finite number")
+    keys = [(type(v), v) for v in values]
+    if len(set(keys)) < len(keys):
+        raise BenchError(f"{at} lists a value twice: {value!r}")
+
+
+def _tables(raw: dict, key: str, where: str, *, example: str) -> list[dict]:
+    """``raw[key]`` as an array of tables, which is what ``[[key]]`` makes in TOML."""
+    value = raw.get(key, [])
+    if isinstance(value, dict):
+        raise BenchError(f"{where}: {key} must be an array of tables ([[{key}]], one per entry), "
+                         f"not a table ([{key}])")
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        shown = example.replace("\n", " then ")
+        raise BenchError(f"{where}: {key} must be [[{key}]] tables, one per entry ({shown}), "
+                         f"got {_kind(value)}: {value!r}"[:300])
+    return value
+
+
+def _typed(value, kind: type, at: str, what: str):
+    """``value`` itself when it is absent (None) or of ``kind``; else one line naming both types."""
+    if value is not None and not isinstance(value, kind):
+        raise BenchError(f"{at}: {what} must be {_kind(kind())}, got {_kind(value)} ({value!r})")
+    return value
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value) -> str:
+    """How an error names a TOML value's type."""
+    if isinstance(value, bool):
+        return "a boolean"
+    for types, text in ((str, "a string"), (int, "an integer"), (float, "a float"), (dict, "a table"),
+                        (list, "an array"), ((datetime.date, datetime.time), "a date or time")):
+        if isinstance(value, types):
+            return text
+    return "nothing" if value is None else type(value).__name__
 
 
 def _check_groups(models: list[ModelSpec], datasets: dict, where: str) -> None:
@@ -148,6 +260,29 @@ def _check_groups(models: list[ModelSpec], datasets: dict, where: str) -> None:
         if clash:
             raise BenchError(f"{where}: dataset {ds_name!r}: more than one model entry is named "
                              f"{', '.join(map(repr, clash))}; give each entry with select a label of its own")
+
+
+def check_variants(models, datasets, where: str) -> None:
+    """One name, one variant: on a dataset, a table row's name belongs to one model and one set of parameters.
+
+    A label may carry other parameters on other datasets (``arima`` tuned per series is one
+    row of the overall table), but two entries naming the same row of one dataset would
+    mix two models in its mean, and two identical entries would store every cell twice.
+    """
+    for ds_name in datasets:
+        seen: dict[tuple[str, str], tuple] = {}
+        for i, spec in enumerate(m for m in models if m.datasets is None or ds_name in m.datasets):
+            grid = expand_grid(spec.params)
+            rows = [("validation" if spec.select == "validation" else "test", variant_label(spec, p),
+                     params_text(p)) for p in grid]
+            if spec.select == "validation":
+                rows.append(("test", spec.group, "(chosen)"))     # the chosen variant's test row
+            for span, label, text in rows:
+                first = seen.setdefault((span, label), (i, spec.name, text))
+                if first != (i, spec.name, text):
+                    raise BenchError(f"{where}: dataset {ds_name!r}: two model entries make the row {label!r} "
+                                     f"({first[1]} {first[2] or '(defaults)'} and {spec.name} "
+                                     f"{text or '(defaults)'}); give each entry a label of its own")
 
 
 def expand_grid(params: dict) -> list[dict]:
@@ -181,6 +316,7 @@ def select(suite: Suite, *, datasets: list[str] | None = None, models: list[str]
                              f"the suite has: {', '.join(sorted(known))})")
         kept = [m for m in suite.models if m.name in models or m.label in models]
         suite = dataclasses.replace(suite, models=tuple(kept + _defaults_for_uncovered(kept, models, suite)))
+        check_variants(suite.models, suite.datasets, f"--model with suite {suite.name!r}")
     return suite
 
 
@@ -244,16 +380,18 @@ def variant_label(spec: ModelSpec, params: dict) -> str:
 
 
 def check_models(suite: Suite) -> None:
-    """Fail before running anything when a variant names a parameter its model lacks.
+    """Fail before running anything when a variant names a parameter its model lacks, or gives
+    one a value of the wrong type (``forecaster.check_params``).
 
     A model whose module cannot be imported is not checked here: its cells fail with the
     import error as their reason, and the other models still run.
     """
+    where = suite.where or f"suite {suite.name!r}"
     for spec in suite.models:
         for params in expand_grid(spec.params):
             try:
                 forecaster.check_params(spec.name, params)
-            except TypeError as exc:
-                raise BenchError(f"suite {suite.name!r}: {exc}") from None
+            except (TypeError, ValueError) as exc:
+                raise BenchError(f"{where}: {exc}") from None
             except ImportError:
                 break

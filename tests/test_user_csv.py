@@ -1,5 +1,6 @@
 """A user's own CSV: read, checked and regularized by the same code as the catalog, runnable and registrable."""
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -172,3 +173,32 @@ def test_run_csv_scores_the_air_passengers_file_exactly_like_the_catalog_dataset
     mae = res.cells.pivot(index="label", columns="dataset", values="mae")
     np.testing.assert_allclose(mae["air_copy"], mae["air_passengers"])
     assert f"+ dataset 'air_copy': {AIR} (sha256 {data.sha256_of(AIR)})" in res.run["suite_source"]
+
+
+def test_a_long_one_minute_series_defaults_to_one_origin_per_horizon_and_says_so():
+    # One origin per point would make 12,961 origins x 1440 steps = 18.7 million forecasts per model.
+    with pytest.warns(BenchWarning, match=r"12,961 origins x 1440 steps = 18,663,840 forecasts.*--step"):
+        split = data.default_split(150_000, data.default_season("min"))
+    assert (split.horizon, split.test_size, split.step) == (1440, 14400, 1440)
+    assert split.n_origins(150_000) * split.horizon <= data.MAX_DEFAULT_FORECASTS
+    assert data.default_split(150_000, 1440, step=1).step == 1                 # asked for: kept
+
+
+@pytest.mark.slow
+def test_naive_on_150000_one_minute_points_runs_in_seconds_within_1_gb(tmp_path):
+    stamps = pd.date_range("2024-01-01", periods=150_000, freq="min")
+    values = 100 + 10 * np.sin(np.arange(150_000) * 2 * np.pi / 1440)
+    pd.DataFrame({"time": stamps.strftime("%Y-%m-%d %H:%M"), "value": values.round(3)}).to_csv(
+        tmp_path / "minutes.csv", index=False)
+    # The CLI in one process that reports its own peak resident memory when it is done.
+    script = ("import resource, sys; from bench.cli import main; code = main(sys.argv[1:]); "
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", script, "run", "--csv", str(tmp_path / "minutes.csv"), "-m", "naive",
+                           "--workers", "0", "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "the default step is the horizon instead, 1440 (10 origins" in done.stderr
+    peak_mb = int(done.stderr.strip().splitlines()[-1]) / 1024
+    assert peak_mb < 1024
+    with sqlite3.connect(tmp_path / "out" / "bench.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM forecasts").fetchone()[0] == 14_400
