@@ -7,8 +7,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,8 +20,8 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from bench import data, executor, forecaster, provenance, report, runner, schedule, selection, suite as suites
-from bench.errors import BenchError
+from bench import data, executor, files, forecaster, provenance, report, runner, schedule, selection, suite as suites
+from bench.errors import BenchError, BenchWarning
 from bench.store import Store
 
 DEFAULT_OUT = Path("results")
@@ -40,7 +44,7 @@ class Results:
 
     def _stored_forecasts(self) -> pd.DataFrame:
         if self._forecasts is None:
-            store = Store(self.store_path)
+            store = Store(self.store_path, read_only=True)
             try:
                 self._forecasts = store.forecasts(self.run["run_id"])
             finally:
@@ -97,7 +101,8 @@ class Results:
 
     def write_reports(self, out_dir: str | Path) -> list[Path]:
         """Write LEADERBOARD.md, results.csv, the dataset pages and the plots of this run into ``out_dir``."""
-        store = Store(self.store_path)
+        files.check_output_dir(Path(out_dir), "out_dir")
+        store = Store(self.store_path, read_only=True)
         try:
             return report.write_reports(store, self.run["run_id"], Path(out_dir))
         finally:
@@ -122,14 +127,18 @@ def load(path: str | Path = DEFAULT_OUT / "bench.sqlite", run_id: int | None = N
         path = path / "bench.sqlite"
     if not path.is_file():
         raise BenchError(f"no result store at {path}")
-    store = Store(path)
+    store = Store(path, read_only=True)
     try:
         run_id = run_id if run_id is not None else store.latest_run_id()
+        if run_id is None:
+            raise BenchError(f"{path}: the store holds no run yet")
         try:
             run = store.run(run_id)
         except KeyError:
             raise BenchError(f"no run {run_id} in {path}") from None
         cells, forecasts = store.cells(run_id), store.forecasts(run_id)
+        if not (report.test_cells(cells)).shape[0]:
+            raise BenchError(f"{path}: run {run_id} has no cells on the test span; there is nothing to read")
         results = Results(run, cells, report.aggregate(cells, forecasts, run), path)
         results._forecasts = forecasts
         return results
@@ -151,42 +160,56 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
     ``workers=0`` runs cells in this process; ``workers=N`` in N isolated local processes
     (needed for ``cell_timeout_s`` and to survive a crashing model); ``cluster`` sends them
     to a Dask scheduler. ``resume`` continues the latest run of the same suite, skipping
-    cells already finished with the same code, data and parameters.
+    cells already finished; it refuses (BenchError) when the code or the data changed since
+    that run started, and waits while another process is computing it.
+
+    Every argument and the output folder are checked before anything is written.
     """
-    if seeds is not None and seeds < 1:
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise BenchError(f"--seeds must be a positive integer, got {seeds}")
     if workers < 0:
         raise BenchError(f"--workers must be 0 or more, got {workers}")
-    if cell_timeout_s is not None and (cell_timeout_s <= 0 or cluster or workers == 0):
-        raise BenchError("--cell-timeout needs a positive number of seconds and local --workers >= 1 "
-                         "(a cell can only be stopped in a process of its own)")
+    if cell_timeout_s is not None and (not math.isfinite(cell_timeout_s) or cell_timeout_s <= 0
+                                       or cluster or workers == 0):
+        raise BenchError(f"--cell-timeout needs a positive, finite number of seconds (got {cell_timeout_s:g}) and "
+                         "local --workers >= 1 (a cell can only be stopped in a process of its own)")
+    out = Path(out)
+    files.check_output_dir(out, "--out")
+    if tensorboard_dir is not None:
+        files.check_output_dir(Path(tensorboard_dir), "--tensorboard")
     if not isinstance(suite, suites.Suite):
         suite = suites.load_suite(suite)
     suite = _with_datasets(suite, extra_datasets or ())
     suite = suites.select(suite, datasets=datasets, models=models)
     suites.check_models(suite)
     cells = suites.cells(suite, seeds=seeds)
+    if not cells:
+        raise BenchError(f"suite {suite.name!r}: no model runs on the selected dataset(s) "
+                         f"{', '.join(suite.datasets)}; nothing to run")
     if tensorboard_dir is not None:
         cells = [_with_tensorboard(cell, Path(tensorboard_dir)) for cell in cells]
     series = {name: _load_checked(ds, split) for name, (ds, split) in suite.datasets.items()}
-    code = provenance.code_version()
+    _warn_about_volume(suite, series, cells)
+    code_files = provenance.code_files()
+    code = provenance.code_version(code_files)
     data_hashes = {name: provenance.series_hash(y) for name, y in series.items()}
+    inputs = {"code": code_files, "data": data_hashes}
     keys = {cell: runner.cell_key(cell, code_version=code, data_hash=data_hashes[cell.dataset])
             for cell in cells}
-    for ds in extra_datasets or ():
-        if ds.origin == "user" and ds.name in suite.datasets:
-            data.register_user_dataset(ds)
+    environment = provenance.environment()
 
-    out = Path(out)
     store = Store(out / "bench.sqlite")
+    lock = files.FolderLock(out / files.LOCK_FILE)
     try:
-        run_id = store.latest_run_id(suite.name) if resume else None
-        if run_id is not None:
+        run_id, resumed = _claim_run(store, lock, suite, resume, on_cell, lambda: store.start_run(
+            started_at=_now(), suite=suite.name, suite_source=suite.source, git_commit=provenance.git_commit(),
+            environment=environment, inputs=inputs))
+        if resumed:
+            _check_resumable(store, run_id, inputs, keys)
+            store.add_data_inputs(run_id, data_hashes)
             store.drop_unfinished(run_id)
             done = store.finished_keys(run_id)
         else:
-            run_id = store.start_run(started_at=_now(), suite=suite.name, suite_source=suite.source,
-                                     git_commit=provenance.git_commit(), environment=provenance.environment())
             done = set()
         validation = [c for c in cells if c.span == "validation"]
         n_total = len(cells) + len({(c.dataset, c.group, c.seed) for c in validation})   # + one chosen per seed
@@ -200,11 +223,13 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
 
         def execute(batch: list[runner.Cell]) -> None:
             todo = schedule.longest_first([c for c in batch if keys[c] not in done], past, lengths)
-            for result in executor.execute(todo, series, workers=workers, cluster=cluster,
-                                           cell_timeout_s=cell_timeout_s):
-                store.add_cell(run_id, result, keys[result.cell])
-                if on_cell:
-                    on_cell("done", result=result)
+            # closing: a failure to store a cell (a full disk) stops the workers at once
+            with contextlib.closing(executor.execute(todo, series, workers=workers, cluster=cluster,
+                                                     cell_timeout_s=cell_timeout_s)) as results:
+                for result in results:
+                    store.add_cell(run_id, result, keys[result.cell])
+                    if on_cell:
+                        on_cell("done", result=result)
 
         # Selections first: the test cells of the variants they choose join the others.
         execute(validation)
@@ -221,8 +246,92 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         store.finish_run(run_id, finished_at=_now(), total_time_s=time.perf_counter() - started)
         report.write_reports(store, run_id, out)
     finally:
+        lock.close()
         store.close()
+    # Only now, with the run stored and reported: a run that stopped registers nothing.
+    for ds in extra_datasets or ():
+        if ds.origin == "user" and ds.name in suite.datasets:
+            data.register_user_dataset(ds)
     return load(out / "bench.sqlite", run_id)
+
+
+# Slots of the output folder's lock file (files.FolderLock); slot 0 is files.SET_SLOT, the report set.
+CHOOSING_SLOT = 1            # held while a process picks the run it resumes, or starts one
+
+
+def _run_slot(run_id: int) -> int:
+    return 1 + run_id        # held by the process computing the run, until it ends or dies
+
+
+def _claim_run(store: Store, lock: files.FolderLock, suite: suites.Suite, resume: bool,
+               on_cell: Callable | None, start: Callable[[], int]) -> tuple[int, bool]:
+    """The run this process computes, held until it ends: (run id, whether it is resumed).
+
+    A new run is held from the moment it exists. A run being computed by another process
+    is waited for, so that two resumes of one run never compute, nor store, a cell twice:
+    the second continues after the first, with what the first left to do.
+    """
+    lock.acquire(CHOOSING_SLOT)
+    try:
+        run_id = store.latest_run_id(suite.name) if resume else None
+        if run_id is None:
+            run_id = start()
+            lock.acquire(_run_slot(run_id))
+            return run_id, False
+        free = lock.acquire(_run_slot(run_id), wait=False)
+    finally:
+        lock.release(CHOOSING_SLOT)
+    if not free:
+        if on_cell:
+            on_cell("wait", run_id=run_id, store=store.path)
+        lock.acquire(_run_slot(run_id))
+    return run_id, True
+
+
+def _check_resumable(store: Store, run_id: int, inputs: dict, keys: dict) -> None:
+    """Refuse to resume a run whose stored cells were computed by other code or from other data.
+
+    The run records the hash of every source file and dataset it started with; a cell
+    stored under the same name (dataset, variant, seed, span) with another key also counts
+    (another split or season, or a run of bench before schema 3, which recorded no hashes).
+    """
+    before = store.run_inputs(run_id)
+    start_again = "run without --resume to start a new run"
+    if "code" in before:
+        changed = sorted(f for f in set(before["code"]) | set(inputs["code"])
+                         if before["code"].get(f) != inputs["code"].get(f))
+        if changed:
+            shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+            raise BenchError(f"--resume: the code changed since run {run_id} started ({shown}); its stored cells "
+                             f"were computed by the old code: {start_again}")
+    for name, data_hash in inputs["data"].items():
+        if before.get("data", {}).get(name, data_hash) != data_hash:
+            raise BenchError(f"--resume: the values of dataset {name!r} changed since run {run_id} started; its "
+                             f"stored cells were computed from the old values: {start_again}")
+    current = {cell.key: key for cell, key in keys.items()}
+    stored = store.stored_keys(run_id)
+    for row in stored[stored["status"].isin(FINISHED)].itertuples():
+        name = (row.dataset, row.label, runner.params_text(json.loads(row.params)), row.seed, row.span)
+        if current.get(name, row.cell_key) != row.cell_key:
+            raise BenchError(f"--resume: run {run_id} holds {row.dataset} / {row.label} / seed {row.seed} computed "
+                             f"with another split, season, code or data: {start_again}")
+
+
+FINISHED = ("ok", "failed", "skipped")
+# A cell's default split may not make more forecasts than this without a warning (~100 bytes
+# each in the store, and the tables and tests read them all).
+MAX_FORECASTS_PER_CELL = data.MAX_DEFAULT_FORECASTS
+
+
+def _warn_about_volume(suite: suites.Suite, series: dict[str, pd.Series], cells: list[runner.Cell]) -> None:
+    for name, (_, split) in suite.datasets.items():
+        per_cell = split.n_origins(len(series[name])) * split.horizon
+        if per_cell > MAX_FORECASTS_PER_CELL:
+            n_cells = sum(c.dataset == name for c in cells)
+            warnings.warn(f"dataset {name!r}: {split.describe()} makes {per_cell:,} forecasts per cell, "
+                          f"{per_cell * n_cells:,} for its {n_cells} cells (about {per_cell * n_cells * 100 / 1e9:.1f} GB "
+                          f"in the store); a larger step (--step) or a smaller test span (--test-size) makes fewer",
+                          BenchWarning, stacklevel=3)
 
 
 def _with_datasets(suite: suites.Suite, extra: Sequence[data.Dataset]) -> suites.Suite:

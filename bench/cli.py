@@ -1,17 +1,25 @@
 """Command line: ``python -m bench list|run|report|compare|describe|fetch``.
 
-A usage or input error prints one line on stderr and exits 2, with no traceback and
-nothing written.
+A usage or input error, and an environment fault (an output folder that cannot be
+written, a full disk, a locked store), prints one ``error:`` line on stderr and exits 2,
+with no traceback; inputs and output folders are checked before anything is written.
+Exit 1 is kept for what ``compare`` finds: a regression. Ctrl-C and SIGTERM stop a run
+the same way (workers stopped, finished cells kept) and exit 130 and 143.
 """
 from __future__ import annotations
 
 import argparse
+import errno
+import math
 import os
+import signal
+import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
-from bench import data, forecaster, suite as suites
+from bench import data, files, forecaster, suite as suites
 from bench.errors import BenchError, print_warnings_as_one_line
 
 DEFAULT_OUT = Path("results")
@@ -100,7 +108,17 @@ def _add_out(p: argparse.ArgumentParser) -> None:
                    help="output directory for the store and reports (default: results/)")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that a run stops the same way."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    in_main_thread = threading.current_thread() is threading.main_thread()   # where signal handlers live
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
         print_warnings_as_one_line()
         args = build_parser().parse_args(argv)
@@ -109,9 +127,31 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except (OSError, sqlite3.Error) as exc:
+        if isinstance(exc, BrokenPipeError):    # stdout closed early (`| head`): nothing left to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        print(f"error: {environment_fault(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        how = "by SIGTERM" if isinstance(exc, Terminated) else ""
+        print(f"interrupted {how}".strip() + "; finished cells are stored (`run --resume` continues a run)",
+              file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def environment_fault(exc: OSError | sqlite3.Error) -> str:
+    """One line for a fault of the machine rather than of the input: a full disk, a locked store."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, sqlite3.Error):
+        return (f"the result store could not be read or written ({text}: a full disk, a file size limit or "
+                f"another process); every cell finished before is kept, and `run --resume` continues the run")
+    where = f"{exc.filename}: " if exc.filename else ""
+    hint = "; free some space and try again" if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""
+    return f"{where}{exc.strerror or text or type(exc).__name__}{hint}"
 
 
 def cmd_list(args) -> int:
@@ -135,6 +175,15 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     from bench import api
 
+    if args.update_reference:
+        # The reference is what CI compares whole runs of the suite with: a part of it would
+        # make every cell it lacks "new", never a regression.
+        narrowed = [o for o, given in (("-d", args.dataset), ("-m", args.model), ("--csv", args.csv),
+                                       ("--seeds", args.seeds is not None)) if given]
+        if narrowed:
+            raise BenchError(f"--update-reference needs the whole suite as written; {', '.join(narrowed)} "
+                             f"would make a reference of part of it")
+    files.check_output_dir(args.out, "--out")
     user = _csv_dataset(args, split=True)
     if not (args.all or args.suite or user):
         raise BenchError("python -m bench run: one of the arguments --all --suite is required (or --csv FILE)")
@@ -164,6 +213,7 @@ def cmd_describe(args) -> int:
     user = _csv_dataset(args, split=False)
     if (args.dataset is None) == (user is None):
         raise BenchError("describe: name a dataset (NAME) or a file (--csv FILE), not both")
+    files.check_output_dir(args.out, "--out")
     if user:
         frequency_basis = "--freq" if args.freq else "inferred"
         season_basis = "--season" if args.season else f"default for {user.frequency}"
@@ -177,7 +227,7 @@ def cmd_describe(args) -> int:
 
 # --- your own series: the --csv options of `run` and `describe` -------------------------------
 
-CSV_OPTIONS = ("time_col", "value_col", "freq", "season", "horizon", "test_size", "duplicates", "fill",
+CSV_OPTIONS = ("time_col", "value_col", "freq", "season", "horizon", "test_size", "step", "duplicates", "fill",
                "calendar", "time_format", "name")
 
 
@@ -196,6 +246,9 @@ def _add_csv_options(p: argparse.ArgumentParser, *, split: bool) -> None:
         g.add_argument("--horizon", type=int, metavar="H", help="steps forecast at each origin (default: the season)")
         g.add_argument("--test-size", type=int, metavar="N",
                        help="points forecast at the end (default: 10%% of the series, 2 to 10 horizons)")
+        g.add_argument("--step", type=int, metavar="N",
+                       help=f"origins every N points (default: 1, or the horizon where one origin per point "
+                            f"would make more than {data.MAX_DEFAULT_FORECASTS:,} forecasts per model)")
     g.add_argument("--duplicates", choices=["mean", "sum", "last"], default="error",
                    help="combine repeated timestamps (default: error)")
     g.add_argument("--fill", choices=["interpolate", "ffill"], default="error",
@@ -215,7 +268,8 @@ def _csv_dataset(args, *, split: bool):
         return None
     return data.user_dataset(args.csv, time_col=args.time_col, value_col=args.value_col, freq=args.freq,
                              season=args.season, horizon=getattr(args, "horizon", None),
-                             test_size=getattr(args, "test_size", None), duplicates=args.duplicates,
+                             test_size=getattr(args, "test_size", None), step=getattr(args, "step", None),
+                             duplicates=args.duplicates,
                              fill=args.fill, calendar=args.calendar, time_format=args.time_format,
                              name=args.name, with_split=split)
 
@@ -223,8 +277,11 @@ def _csv_dataset(args, *, split: bool):
 def cmd_compare(args) -> int:
     from bench import compare
 
-    if args.mae_tolerance < 0 or args.time_ratio < 1:
-        raise BenchError("--mae-tolerance must be >= 0 and --time-ratio >= 1")
+    # NaN compares false with everything: a NaN tolerance would let any change pass.
+    if not (math.isfinite(args.mae_tolerance) and args.mae_tolerance >= 0):
+        raise BenchError(f"--mae-tolerance must be a finite fraction >= 0 (0.01 = 1%), got {args.mae_tolerance}")
+    if not (math.isfinite(args.time_ratio) and args.time_ratio >= 1):
+        raise BenchError(f"--time-ratio must be a finite ratio >= 1, got {args.time_ratio}")
     return compare.main(args.base, args.new, compare.Tolerances(mae_tolerance=args.mae_tolerance,
                                                                 time_ratio=args.time_ratio))
 
@@ -242,13 +299,16 @@ def cmd_report(args) -> int:
     db = args.out / "bench.sqlite"
     if not db.is_file():
         raise BenchError(f"--out: no result store at {db}; run `python -m bench run` first")
-    store = Store(db)
+    files.check_output_dir(args.out, "--out")
+    store = Store(db, read_only=True)
     try:
         run_id = args.run if args.run is not None else store.latest_run_id()
         try:
             store.run(run_id)
         except KeyError:
             raise BenchError(f"--run: no run {run_id} in {db}") from None
+        if report.test_cells(store.cells(run_id)).empty:
+            raise BenchError(f"--run: run {run_id} in {db} has no cells; there is nothing to report")
         paths = report.write_reports(store, run_id, args.out)
     finally:
         store.close()
@@ -264,7 +324,10 @@ class Progress:
         self.live = sys.stderr.isatty()
 
     def __call__(self, event: str, **info) -> None:
-        if event == "start_run":
+        if event == "wait":
+            print(f"waiting: another process is computing run {info['run_id']} of {info['store']}; this one "
+                  f"continues it when that one stops (Ctrl-C to give up)", file=sys.stderr, flush=True)
+        elif event == "start_run":
             self.total = info["n_cells"]
             reused = f" ({info['n_skipped']} already finished, reused)" if info["n_skipped"] else ""
             print(f"run {info['run_id']}: suite {info['suite'].name!r}, {self.total} cells to run{reused}, "

@@ -3,6 +3,12 @@
     python -m bench compare BASE NEW      # results.csv files or result stores
 
 Exit 1 when a cell regressed, 0 when none did, 2 when the inputs cannot be compared.
+``compare`` only reads its inputs: a store is opened read-only.
+
+- A row is a dataset x model x variant (label and parameters); a table holding one of
+  them twice cannot be compared (exit 2).
+- A row of status ok whose MAE or time is not a finite number is a broken run: a
+  regression, whichever side it is on.
 
 - Accuracy, deterministic models: the MAE may grow by at most ``mae_tolerance``
   (relative, default 1%).
@@ -27,7 +33,9 @@ from tabulate import tabulate
 
 from bench.errors import BenchError
 
-KEY = ["dataset", "label", "params_text"]
+KEY = ["dataset", "label", "model", "params_text"]
+NUMBERS = ["n_seeds", "mae", "mae_std", "fit_time_s", "predict_time_s", "calibration_s"]
+JUDGED = {"mae": "MAE", "fit_time_s": "fit time", "predict_time_s": "predict time"}
 MIN_FIT_S = 0.2
 MIN_PREDICT_S = 0.05
 
@@ -55,17 +63,31 @@ def read_results(path: str | Path) -> pd.DataFrame:
             table = pd.read_csv(path, keep_default_na=True)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise BenchError(f"{path}: not a results.csv ({exc})") from None
-    required = set(KEY) | {"suite", "status", "n_seeds", "mae", "mae_std", "fit_time_s",
-                           "predict_time_s", "calibration_s"}
+    required = set(KEY) | set(NUMBERS) | {"suite", "status"}
     missing = sorted(required - set(table.columns))
     if missing:
         raise BenchError(f"{path}: not a results table of this harness (missing columns: {', '.join(missing)})")
-    table["params_text"] = table["params_text"].fillna("")
+    if table.empty:
+        raise BenchError(f"{path}: the results table has no rows")
+    for column in NUMBERS:      # "n/a" or "" become NaN, which the gate then refuses on an ok row
+        table[column] = pd.to_numeric(table[column], errors="coerce")
+    calibration = table["calibration_s"].iloc[0]
+    if not (np.isfinite(calibration) and calibration > 0):
+        raise BenchError(f"{path}: calibration_s is {calibration}; times cannot be compared without a positive "
+                         f"calibration time")
+    table["params_text"] = table["params_text"].astype(object).fillna("")    # read_csv makes "" NaN
     # A selection's row is the entry, whichever variant it chose: the choice may change
     # between runs, and then its accuracy is what the gate judges.
     selected = table["selection"].fillna("").astype(bool) if "selection" in table else pd.Series(False, table.index)
     table["chosen_params"] = table["params_text"].where(selected, "")
     table.loc[selected, "params_text"] = ""
+    twice = table[table.duplicated(KEY, keep=False)]
+    if len(twice):
+        r = twice.iloc[0]
+        n = int((twice[KEY] == r[KEY]).all(axis=1).sum())
+        variant = " ".join(filter(None, [r["model"], r["params_text"]]))
+        raise BenchError(f"{path}: the row {r['dataset']} / {r['label']} ({variant}) appears {n} times; a results "
+                         f"table has one row per dataset x model variant")
     return table
 
 
@@ -86,6 +108,10 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances(
 def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
     out = {"mae_base": r.get("mae_base"), "mae_new": r.get("mae_new"), "mae_change_pct": np.nan,
            "fit_ratio": np.nan, "predict_ratio": np.nan, "verdict": "ok", "why": ""}
+    broken = [f"{side} {JUDGED[c]} is {r.get(f'{c}_{side}')}" for side in ("base", "new")
+              for c in JUDGED if r.get(f"status_{side}") == "ok" and not np.isfinite(r.get(f"{c}_{side}"))]
+    if broken:
+        return {**out, "verdict": "REGRESSION", "why": f"status ok but {'; '.join(broken)}: not a finite number"}
     if r["side"] == "left_only":
         return {**out, "verdict": "REGRESSION", "why": "missing from the new run"}
     if r["side"] == "right_only":

@@ -60,3 +60,26 @@ class Degradable(Naive):
 
     def predict(self, horizon):
         return super().predict(horizon) + float(os.environ.get("DEGRADE_BIAS", "0"))
+
+
+class Overflows(Naive):
+    """Finite forecasts whose errors are not: 1e308 (a float64 holds it; twice it is infinite)."""
+
+    def predict(self, horizon):
+        return np.full(horizon, -1e308)
+
+
+class Announces(Naive):
+    """Naive that leaves a file in $BENCH_TEST_MARKS when a fit starts, then takes ``delay_s``:
+    a test can act while every worker is inside a cell."""
+    seeded = True
+
+    def __init__(self, *, season_length=1, seed=0, delay_s=1.0):
+        super().__init__(season_length=season_length, seed=seed)
+        self.delay_s = delay_s
+
+    def fit(self, y):
+        marks = os.environ["BENCH_TEST_MARKS"]
+        open(os.path.join(marks, f"{os.getpid()}-{self.delay_s:g}"), "w").close()
+        time.sleep(self.delay_s)
+        return super().fit(y)

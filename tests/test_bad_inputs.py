@@ -17,7 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlite3
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench import api
@@ -35,6 +38,7 @@ class Case:
     args: tuple[str, ...]          # {files} and {case} are replaced by the shared and the case folder
     needles: tuple[str, ...]       # what the one line must say: the problem, and the file or option
     env: dict = field(default_factory=dict, hash=False)
+    read_only: str = ""            # a folder made unwritable while the case runs ({case}/...)
 
 
 def run(*args, needles, env=None, id):
@@ -48,6 +52,17 @@ def desc(*args, needles, id):
 
 def fetch(*args, needles, env=None, id):
     return Case(id, ("fetch", *args), tuple(needles), env or {})
+
+
+def suite(name, needles, id):
+    return run("--suite", "{files}/" + name, id=id, needles=[f"{name}:", *needles])
+
+
+def compare(*args, needles, id):
+    return Case(id, ("compare", *args), tuple(needles))
+
+
+AIR_NAIVE = ("--all", "-d", "air_passengers", "-m", "naive")
 
 
 CASES = [
@@ -131,6 +146,88 @@ CASES = [
         needles=["dataset 'vanished': no file", "vanished.csv"]),
     run("--suite", "{files}/names_broken.toml", id="suite-user-dataset-entry-broken",
         needles=["broken.toml: invalid catalog entry"]),
+    # --- malformed suite files: a schema of types, checked before any cell runs -------------------
+    suite("utf16.toml", ["UTF-16 text; a suite file must be UTF-8"], id="suite-utf16"),
+    suite("latin1.toml", ["not UTF-8 text (byte 0xe9"], id="suite-latin1"),
+    suite("binary.toml", ["a binary file, not a TOML suite"], id="suite-binary"),
+    suite("datasets_string.toml", ["datasets must be [[datasets]] tables", "got a string"],
+          id="suite-datasets-a-string"),
+    suite("datasets_list_of_strings.toml", ["datasets must be [[datasets]] tables", "got an array"],
+          id="suite-datasets-a-list-of-strings"),
+    suite("models_table.toml", ["models must be an array of tables ([[models]], one per entry), not a table"],
+          id="suite-models-a-table"),
+    suite("params_string.toml", ["model 'arima': params must be a table", "got a string ('p=1')"],
+          id="suite-params-a-string"),
+    suite("dataset_integer.toml", ["a [[datasets]] name must be a string, got an integer (5)"],
+          id="suite-dataset-name-an-integer"),
+    suite("label_integer.toml", ["model 'naive': label must be a string, got an integer (5)"],
+          id="suite-label-an-integer"),
+    suite("empty_grid.toml", ["model 'arima': params.p is an empty list"], id="suite-empty-grid"),
+    suite("escaping_name.toml", ["'../datasets/air_passengers' is not a dataset name"],
+          id="suite-dataset-name-leaves-the-catalog"),
+    suite("split_string.toml", ["dataset 'air_passengers': test_size must be an integer, got a string"],
+          id="suite-split-value-a-string"),
+    suite("seeds_boolean.toml", ["seeds must be a positive integer, got True"], id="suite-seeds-a-boolean"),
+    suite("nested_param.toml", ["params.p: a table is not a parameter value"], id="suite-param-a-table"),
+    suite("wrong_type_grid.toml", ["model 'arima': p = '1' is a string; p takes an integer or None"],
+          id="suite-grid-value-of-the-wrong-type"),
+    suite("not_a_choice.toml", ["model 'holt_winters': trend = 'sideways' is not one of 'none', 'add', 'damped'"],
+          id="suite-grid-value-not-a-choice"),
+    suite("one_label_two_models.toml", ["dataset 'air_passengers': two model entries make the row 'mine'"],
+          id="suite-two-models-one-label"),
+    suite("entry_twice.toml", ["two model entries make the row 'naive'"], id="suite-one-entry-twice"),
+    run("--suite", "{files}/bad_name.toml", id="suite-name-unusable", needles=["bad_name.toml: name '../x'"]),
+    # --- output folders: checked before anything is read or written ------------------------------
+    Case("out-is-a-file", ("run", *AIR_NAIVE, "--workers", "0", "--out", "{files}/air.csv"),
+         ("--out:", "air.csv is a file, not a folder")),
+    Case("out-below-a-file", ("run", *AIR_NAIVE, "--workers", "0", "--out", "{files}/air.csv/results"),
+         ("--out:", "air.csv is a file, so", "air.csv/results cannot be made, not a folder")),
+    Case("out-is-a-file-with-csv", ("run", "--csv", "{files}/air.csv", "-m", "naive", "--workers", "0",
+                                    "--out", "{files}/air.csv"), ("--out:", "air.csv is a file, not a folder")),
+    Case("out-read-only", ("run", *AIR_NAIVE, "--workers", "0", "--out", "{case}/store"),
+         ("--out: cannot write in", "store"), read_only="{case}/store"),
+    Case("out-read-only-with-csv", ("run", "--csv", "{files}/air.csv", "-m", "naive", "--workers", "0",
+                                    "--out", "{case}/store"), ("--out: cannot write in",), read_only="{case}/store"),
+    Case("report-out-read-only", ("report", "--out", "{case}/store"), ("--out: cannot write in", "store"),
+         read_only="{case}/store"),
+    Case("report-out-is-a-file", ("report", "--out", "{files}/air.csv"), ("--out: no result store",)),
+    Case("describe-out-is-a-file", ("describe", "air_passengers", "--out", "{files}/air.csv"),
+         ("--out:", "air.csv is a file, not a folder")),
+    Case("describe-out-below-a-read-only-folder", ("describe", "air_passengers", "--out", "{case}/locked/plots"),
+         ("--out: cannot write in", "locked"), read_only="{case}/locked"),
+    Case("tensorboard-below-a-file", ("run", *AIR_NAIVE, "--workers", "0", "--out", "{case}/store",
+                                      "--tensorboard", "{files}/air.csv/tb"), ("--tensorboard:", "air.csv is a file")),
+    # --- run options ------------------------------------------------------------------------------
+    Case("cell-timeout-nan", ("run", *AIR_NAIVE, "--workers", "1", "--cell-timeout", "nan", "--out", "{case}/store"),
+         ("--cell-timeout needs a positive, finite number of seconds (got nan)",)),
+    Case("cell-timeout-infinite", ("run", *AIR_NAIVE, "--workers", "1", "--cell-timeout", "inf",
+                                   "--out", "{case}/store"), ("--cell-timeout needs a positive, finite",)),
+    run(*AIR_NAIVE, "--update-reference", id="update-reference-of-a-filtered-run",
+        needles=["--update-reference needs the whole suite as written; -d, -m"]),
+    run("--suite", "quick", "--seeds", "1", "--update-reference", id="update-reference-with-other-seeds",
+        needles=["--update-reference needs the whole suite as written; --seeds"]),
+    run("--csv", "{files}/huge.csv", id="value-too-large-to-score",
+        needles=["huge.csv: 1 value beyond +-1e+100 (first: 1e+308", "rescale the series"]),
+    run("--csv", "{files}/scaled.csv", id="series-scaled-beyond-scoring",
+        needles=["scaled.csv: 144 values beyond +-1e+100"]),
+    run("--csv", "{files}/air.csv", "--step", "0", id="zero-step", needles=["--step must be a positive integer, got 0"]),
+    # --- the CI gate ------------------------------------------------------------------------------
+    compare("{files}/results.csv", "{files}/results.csv", "--mae-tolerance", "nan", id="compare-tolerance-nan",
+            needles=["--mae-tolerance must be a finite fraction >= 0 (0.01 = 1%), got nan"]),
+    compare("{files}/results.csv", "{files}/results.csv", "--time-ratio", "nan", id="compare-time-ratio-nan",
+            needles=["--time-ratio must be a finite ratio >= 1, got nan"]),
+    compare("{files}/results.csv", "{files}/results.csv", "--mae-tolerance", "-0.1",
+            id="compare-tolerance-negative", needles=["--mae-tolerance must be a finite fraction >= 0"]),
+    compare("{files}/results.csv", "{files}/no_calibration.csv", id="compare-calibration-not-a-number",
+            needles=["no_calibration.csv: calibration_s is nan"]),
+    compare("{files}/results.csv", "{files}/zero_calibration.csv", id="compare-calibration-zero",
+            needles=["zero_calibration.csv: calibration_s is 0.0"]),
+    compare("{files}/results.csv", "{files}/row_twice.csv", id="compare-a-row-twice",
+            needles=["row_twice.csv: the row air_passengers / naive (naive)", "appears 2 times"]),
+    compare("{files}/not_a_store.sqlite", "{files}/results.csv", id="compare-sqlite-that-is-not-a-store",
+            needles=["not_a_store.sqlite: not a result store of bench (tables: mine)"]),
+    compare("{files}/air.csv", "{files}/results.csv", id="compare-not-a-results-table",
+            needles=["air.csv: not a results table of this harness (missing columns:"]),
     # --- catalog data ---------------------------------------------------------------------------
     run("--all", "-d", "air_passengers", "-m", "naive", id="catalog-file-with-the-wrong-hash",
         env={"BENCH_DATA_DIR": "{files}/tampered_data"},
@@ -192,11 +289,68 @@ def make_files(root: Path) -> None:
         "names_broken.toml": '[[datasets]]\nname = "broken"\n[[models]]\nname = "naive"\n',
         "names_my_series.toml": '[[datasets]]\nname = "my_series"\n[[models]]\nname = "naive"\n',
     }
+    air = '[[datasets]]\nname = "air_passengers"\n'
+    naive = '[[models]]\nname = "naive"\n'
+    suites.update({
+        "datasets_string.toml": 'datasets = "air_passengers"\n' + naive,
+        "datasets_list_of_strings.toml": 'datasets = ["air_passengers"]\n' + naive,
+        "models_table.toml": air + '[models]\nname = "naive"\n',
+        "params_string.toml": air + '[[models]]\nname = "arima"\nparams = "p=1"\n',
+        "dataset_integer.toml": '[[datasets]]\nname = 5\n' + naive,
+        "label_integer.toml": air + naive + 'label = 5\n',
+        "empty_grid.toml": air + '[[models]]\nname = "arima"\nparams = { p = [] }\n',
+        "escaping_name.toml": '[[datasets]]\nname = "../datasets/air_passengers"\n' + naive,
+        "split_string.toml": air + 'test_size = "24"\n' + naive,
+        "seeds_boolean.toml": 'seeds = true\n' + air + naive,
+        "nested_param.toml": air + '[[models]]\nname = "arima"\nparams = { p = { a = 1 } }\n',
+        "wrong_type_grid.toml": air + '[[models]]\nname = "arima"\nparams = { p = ["1", "2"] }\n',
+        "not_a_choice.toml": air + '[[models]]\nname = "holt_winters"\nparams = { trend = "sideways" }\n',
+        "one_label_two_models.toml": air + naive + 'label = "mine"\n[[models]]\nname = "drift"\nlabel = "mine"\n',
+        "entry_twice.toml": air + naive + naive,
+        "bad_name.toml": 'name = "../x"\n' + air + naive,
+    })
     for name, text in suites.items():
         (root / name).write_text(text)
+    valid = 'description = "séries mensuelles"\n' + air + naive
+    (root / "utf16.toml").write_bytes(valid.encode("utf-16"))
+    (root / "latin1.toml").write_bytes(valid.encode("latin-1"))
+    (root / "binary.toml").write_bytes(bytes(range(256)) * 4)
+    csv("huge.csv", rows[:30] + [rows[30].split(",")[0] + ",1e308"] + rows[31:])
+    csv("scaled.csv", [f"{r.split(',')[0]},{float(r.split(',')[1]) * 1e305:g}" for r in rows])
+    with sqlite3.connect(root / "not_a_store.sqlite") as db:
+        db.execute("CREATE TABLE mine (x INTEGER)")
     tampered = root / "tampered_data" / "air_passengers"
     tampered.mkdir(parents=True)
     (tampered / "AirPassengers.csv").write_text(AIR.read_text().replace("1949-01,112", "1949-01,113"))
+
+
+def make_results_files(root: Path, results: Path) -> None:
+    """Copies of a real results.csv, one with each defect the gate must refuse."""
+    table = pd.read_csv(results)
+    table.to_csv(root / "results.csv", index=False)
+    table.assign(calibration_s=np.nan).to_csv(root / "no_calibration.csv", index=False)
+    table.assign(calibration_s=0.0).to_csv(root / "zero_calibration.csv", index=False)
+    pd.concat([table, table[table["label"] == "naive"]]).to_csv(root / "row_twice.csv", index=False)
+
+
+def make_read_only(folder: Path) -> bool:
+    """Make ``folder`` refuse new files, even to root (an immutable folder); whether that worked."""
+    folder.chmod(0o555)
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(folder)], capture_output=True)
+    try:
+        (folder / ".probe").touch()
+    except OSError:
+        return True
+    (folder / ".probe").unlink()
+    make_writable(folder)
+    return False
+
+
+def make_writable(folder: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+    folder.chmod(0o755)
 
 
 def make_user_catalog(folder: Path, files: Path) -> None:
@@ -226,6 +380,8 @@ def workspace(tmp_path_factory):
     template = root / "template"
     # A store holding a real earlier run, which no refused command may touch.
     api.run("default", datasets=["air_passengers"], models=["naive"], out=template / "store", workers=0)
+    make_results_files(files, template / "store" / "results.csv")
+    (template / "locked").mkdir()
     (template / "cache" / "air_passengers").mkdir(parents=True)
     shutil.copy(AIR, template / "cache" / "air_passengers" / "AirPassengers.csv")
     make_user_catalog(template / "ucat", files)
@@ -241,10 +397,17 @@ def run_case(case: Case, root: Path) -> tuple[subprocess.CompletedProcess, dict,
     env = {**os.environ, "BENCH_USER_CATALOG": str(folder / "ucat"), "BENCH_CACHE_DIR": str(folder / "cache"),
            "HOME": str(root / "home"), "PYTHONPATH": str(REPO),
            **{k: fill(v) for k, v in case.env.items()}}
-    before = snapshot(folder)
-    done = subprocess.run([sys.executable, "-m", "bench", *map(fill, case.args)], cwd=folder / "cwd", env=env,
-                          capture_output=True, text=True, timeout=300)
-    return done, before, snapshot(folder)
+    locked = Path(fill(case.read_only)) if case.read_only else None
+    if locked is not None and not make_read_only(locked):
+        return None, {}, {}             # this machine cannot make a folder read-only
+    try:
+        before = snapshot(folder)
+        done = subprocess.run([sys.executable, "-m", "bench", *map(fill, case.args)], cwd=folder / "cwd",
+                              env=env, capture_output=True, text=True, timeout=300)
+        return done, before, snapshot(folder)
+    finally:
+        if locked is not None:
+            make_writable(locked)
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +430,8 @@ def test_the_catalogue_is_large_and_each_case_is_distinct():
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_a_bad_input_exits_2_with_one_line_naming_it_and_changes_nothing(case, outcomes):
     done, before, after = outcomes[case.id]
+    if done is None:
+        pytest.skip("cannot make a folder read-only here")
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2, done.stderr
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr

@@ -81,3 +81,18 @@ def test_tensorboard_gets_loss_curves_of_both_frameworks_one_directory_per_cell(
     assert not (logs / "air_passengers" / "naive").exists()
     board = (tmp_path / "out" / "LEADERBOARD.md").read_text()
     assert "tensorboard" not in board       # a logging option is not a model parameter
+
+
+def test_a_run_without_cells_is_refused_by_report_and_compare_with_one_line(tmp_path):
+    from bench.store import Store
+
+    out = tmp_path / "out"
+    store = Store(out / "bench.sqlite")     # as a suite with an empty grid list once left it
+    store.start_run(started_at="2026-01-01T00:00:00Z", suite="empty", suite_source="", git_commit=None,
+                    environment={"calibration_s": 0.02})
+    store.close()
+    for args, needle in ((["report", "--out", str(out)], "--run: run 1 in"),
+                         (["compare", str(out), str(out)], "run 1 has no cells on the test span")):
+        done = bench(*args)
+        assert done.returncode == 2 and needle in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

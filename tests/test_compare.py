@@ -1,4 +1,5 @@
 """The regression gate: degraded runs fail with the cell named; an unchanged rerun passes."""
+import sqlite3
 import subprocess
 import sys
 
@@ -77,7 +78,7 @@ def test_a_slower_model_fails_the_gate_and_is_named(suite, tmp_path, monkeypatch
 
 
 def _table(**over):
-    row = dict(dataset="d", label="m", params_text="", suite="s", status="ok", n_seeds=1, mae=10.0,
+    row = dict(dataset="d", label="m", model="naive", params_text="", suite="s", status="ok", n_seeds=1, mae=10.0,
                mae_std=np.nan, fit_time_s=1.0, predict_time_s=0.001, calibration_s=0.1)
     row.update(over)
     return pd.DataFrame([row])
@@ -135,3 +136,45 @@ def test_a_selection_that_chooses_another_variant_is_compared_as_the_same_row(tm
     diff = compare.compare(rows[0], rows[1]).set_index("label")
     assert diff.loc["mean", "verdict"] == "ok"            # the window-12 choice is more accurate
     assert "selection chose window=12 (was window=3)" in diff.loc["mean", "why"]
+
+
+@pytest.mark.parametrize("side", ["base", "new"])
+@pytest.mark.parametrize("value", [np.nan, "n/a"], ids=["NaN", "n/a"])
+def test_an_ok_row_without_a_finite_mae_fails_the_gate_naming_the_cell(tmp_path, capsys, side, value):
+    good, broken = _table(), _table(mae=value)
+    paths = {}
+    for name, table in (("base", broken if side == "base" else good), ("new", broken if side == "new" else good)):
+        paths[name] = tmp_path / f"{name}.csv"
+        table.to_csv(paths[name], index=False)
+    assert compare.main(paths["base"], paths["new"]) == 1
+    line = next(l for l in capsys.readouterr().out.splitlines() if "REGRESSION" in l)
+    assert "| d " in line and "| m " in line and f"status ok but {side} MAE is nan: not a finite number" in line
+
+
+def test_two_models_sharing_a_label_are_two_cells_and_a_file_equals_itself(tmp_path, capsys):
+    table = pd.concat([_table(model="naive", mae=10.0), _table(model="drift", mae=20.0)])
+    path = tmp_path / "results.csv"
+    table.to_csv(path, index=False)
+    assert compare.main(path, path) == 0
+    assert "2 cells, 0 regressions" in capsys.readouterr().out
+
+
+def test_compare_reads_stores_without_writing_to_them(tmp_path):
+    from tests.test_store import VERSION_1
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as db:
+        db.executescript(VERSION_1.replace("'old'", "'gate'").replace('"packages": {}', '"packages": {}, "calibration_s": 0.02'))
+    api.run(_gate_suite(tmp_path), out=tmp_path / "new", workers=0)
+    new = tmp_path / "new" / "bench.sqlite"
+    before = {p: p.read_bytes() for p in (old, new)}
+    done = gate(old, new)
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+    assert "Comparing" in done.stdout
+    assert {p: p.read_bytes() for p in (old, new)} == before
+
+
+def _gate_suite(tmp_path):
+    path = tmp_path / "gate.toml"
+    path.write_text('name = "gate"\n[[datasets]]\nname = "air_passengers"\ntest_size = 24\n'
+                    '[[models]]\nname = "naive"\n')
+    return str(path)
