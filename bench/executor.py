@@ -17,6 +17,7 @@ import ctypes
 import multiprocessing as mp
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -75,10 +76,46 @@ def undo_eager_trimming() -> None:
     libc.mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024)
 
 
-def _worker_main(conn) -> None:
+PR_SET_PDEATHSIG = 1            # prctl option (linux/prctl.h)
+PARENT_POLL_S = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this worker within moments of the process that started it, however that one ends.
+
+    Its cell's result would have nowhere to go, and a worker left computing (a 73 s ARIMA
+    cell) holds a core that the next run needs. On Linux the kernel sends SIGKILL when the
+    parent dies (PR_SET_PDEATHSIG), even while the worker is busy in C code; elsewhere a
+    thread notices that the parent changed (no thread on Linux: it would share the GIL
+    with the cell being timed).
+    """
+    asked = False
+    if sys.platform.startswith("linux"):
+        try:
+            asked = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:      # it died before the request above was made
+        os._exit(0)
+    if asked:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _worker_main(conn, parent_pid: int) -> None:
+    # Ctrl-C reaches every process of the terminal's group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
     limit_threads()
     undo_eager_trimming()
-    conn.send(("ready", None))
+    if not _send(conn, ("ready", None)):
+        return
     while True:
         try:
             task = conn.recv()
@@ -88,15 +125,30 @@ def _worker_main(conn) -> None:
             return
         fn, args = task
         try:
-            conn.send(("ok", fn(*args)))
+            reply = ("ok", fn(*args))
         except BaseException as exc:  # report, never die silently
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            sent = _send(conn, reply)
+        except Exception as exc:      # a result that cannot be pickled
+            sent = _send(conn, ("error", f"{type(exc).__name__}: {exc}"))
+        if not sent:
+            return
+
+
+def _send(conn, message) -> bool:
+    """Send to the parent; False (quietly, no traceback) when it is gone."""
+    try:
+        conn.send(message)
+        return True
+    except (ConnectionError, EOFError, OSError):
+        return False
 
 
 class _Slot:
     def __init__(self, ctx):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, os.getpid()), daemon=True)
         # The thread limits must be in the environment the worker starts with: unpickling
         # its target imports numpy, and OpenBLAS reads them once, at that import.
         saved = {var: os.environ.get(var) for var in THREAD_VARS}

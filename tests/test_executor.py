@@ -5,6 +5,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -206,3 +207,68 @@ def _openblas_threads():
         if hasattr(lib, name):
             return getattr(lib, name)()
     raise AssertionError("OpenBLAS thread query not found")
+
+
+ANNOUNCING = """
+name = "announcing"
+[[datasets]]
+name = "air_passengers"
+test_size = 24
+refit_every = 24
+[[models]]
+name = "tests.faulty_models:Announces"
+label = "forever"
+params = { delay_s = 3600.0 }
+[[models]]
+name = "tests.faulty_models:Announces"
+label = "soon"
+params = { delay_s = 1.5 }
+"""
+
+
+def _alive_in_group(pgid: int) -> list[int]:
+    """Processes of a process group that are still running (zombies waiting to be reaped are not)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_when_the_main_process_is_killed_its_workers_end_within_seconds_without_a_traceback(tmp_path, how):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "--suite", _suite(tmp_path, ANNOUNCING),
+                             "--workers", "2", "--out", str(tmp_path / "out")], cwd=REPO, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, env={**os.environ, "BENCH_TEST_MARKS": str(marks)})
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(marks.iterdir())) < 2 and time.monotonic() < deadline:    # both workers in a cell
+            time.sleep(0.05)
+        assert len(list(marks.iterdir())) == 2, "the workers never started their cells"
+        proc.send_signal(how)
+        code = proc.wait(timeout=30)
+        stopped = time.monotonic()
+        while _alive_in_group(proc.pid) and time.monotonic() < stopped + 5:
+            time.sleep(0.1)
+        assert _alive_in_group(proc.pid) == [], "a worker outlived the main process by 5 s"
+        time.sleep(2)       # the "soon" cell would have ended by now and found no one to report to
+        stderr = proc.stderr.read()
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    if how == signal.SIGTERM:          # as Ctrl-C: one line, the conventional exit status
+        assert code == 143
+        assert stderr.strip().splitlines()[-1].startswith("interrupted by SIGTERM; finished cells are stored")
+    else:
+        assert code == -signal.SIGKILL
