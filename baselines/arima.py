@@ -28,7 +28,8 @@ With no parameters the model is chosen on every training window the way R's
    ``allowmean``/``allowdrift``);
 8. **estimation**: the search ranks models by the conditional-sum-of-squares (CSS)
    AICc, as R does with ``approximation``, and the best is then estimated by exact
-   maximum likelihood starting from its CSS estimates (the next best when that fails).
+   maximum likelihood starting from its CSS estimates (the next best of the five best
+   ranked when that fails; R walks the whole ranking).
    Exact likelihood is that of the differenced series (R's diffuse prior on the
    differenced states comes to the same).
 

@@ -34,8 +34,8 @@ Hyperparameters (scalars, so a suite can expand lists into grids):
 Which candidates are fitted, as in R: multiplicative error (and so a multiplicative
 season) only when every observation is positive; a candidate only when the window has
 more than ``npars + 4`` observations, where ``npars`` counts alpha and l0, beta and
-b0 with a trend, phi when damped, gamma and m seasonal states with a season (R's
-"not enough data" rule); a seasonal candidate only with at least two full seasons
+b0 with a trend, phi when damped, and m with a season (gamma and m - 1 free seasonal
+states: R's ``npars + m``, its "not enough data" rule); a seasonal candidate only with at least two full seasons
 (statsmodels' initial values need them). A candidate whose estimation fails is left
 out. A constant window gets R's answer for constant data: SES with alpha = 0.99999
 from the first value, i.e. a flat forecast (``n_params`` 0: nothing is estimated).
@@ -106,10 +106,6 @@ class Spec:
     def n_params(self, m: int) -> int:
         trend, damped, seasonal = self.trend != "none", self.trend == "damped", self.season != "none"
         return 2 + 2 * trend + damped + m * seasonal   # alpha l0, beta b0, phi, gamma + (m - 1) states
-
-    def r_npars(self, m: int) -> int:
-        """The count in R's "not enough data" rule: m seasonal states, not m - 1."""
-        return self.n_params(m) + (self.season != "none")
 
 
 @dataclass
@@ -212,9 +208,9 @@ class ETS:
                                f"minimum {np.min(values):g}")
         n = len(values)
         fits = [f for f in usable
-                if n > f.r_npars(m) + 4 and (f.season == "none" or n >= 2 * m)]
+                if n > f.n_params(m) + 4 and (f.season == "none" or n >= 2 * m)]
         if not fits:
-            need = min(max(f.r_npars(m) + 5, 2 * m if f.season != "none" else 0) for f in usable)
+            need = min(max(f.n_params(m) + 5, 2 * m if f.season != "none" else 0) for f in usable)
             raise ModelSkipped(f"{n} observations are too few for ETS {usable[0].name}"
                                f"{' or simpler' if len(usable) > 1 else ''} (needs {need})")
         return fits

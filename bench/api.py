@@ -64,7 +64,8 @@ class Results:
         ``mean_over_seeds`` seeds are averaged (y_pred and abs_error are each means).
         """
         raw = self._stored_forecasts()
-        cells = self.cells[self.cells["status"] == "ok"]
+        cells = report.test_cells(self.cells)
+        cells = cells[cells["status"] == "ok"]
         if dataset is not None:
             cells = cells[cells["dataset"] == dataset]
         if model is not None:
@@ -85,7 +86,7 @@ class Results:
 
     def plot_forecasts(self, dataset: str, top: int = report.N_PLOTTED):
         """Figure: actual values and the forecasts of the dataset's best ``top`` models and naive."""
-        per_step = report.mean_forecasts(self.cells, self._stored_forecasts())
+        per_step = report.mean_forecasts(report.test_cells(self.cells), self._stored_forecasts())
         return report.forecasts_plot(self.table, per_step, dataset, top=top)
 
     def plot_cost(self, dataset: str | None = None):
@@ -188,7 +189,9 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
                          f"{', '.join(suite.datasets)}; nothing to run")
     if tensorboard_dir is not None:
         cells = [_with_tensorboard(cell, Path(tensorboard_dir)) for cell in cells]
-    series = {name: _load_checked(ds, split) for name, (ds, split) in suite.datasets.items()}
+    selecting = {c.dataset for c in cells if c.span == "validation"}
+    series = {name: _load_checked(ds, split, "validation" if name in selecting else "test")
+              for name, (ds, split) in suite.datasets.items()}
     _warn_about_volume(suite, series, cells)
     code_files = provenance.code_files()
     code = provenance.code_version(code_files)
@@ -223,6 +226,8 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
 
         def execute(batch: list[runner.Cell]) -> None:
             todo = schedule.longest_first([c for c in batch if keys[c] not in done], past, lengths)
+            if not todo:        # no workers started (nor TensorFlow loaded) for nothing
+                return
             # closing: a failure to store a cell (a full disk) stops the workers at once
             with contextlib.closing(executor.execute(todo, series, workers=workers, cluster=cluster,
                                                      cell_timeout_s=cell_timeout_s)) as results:
@@ -237,6 +242,10 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         chosen, unchosen = selection.chosen_cells(validation, stored[stored["cell_key"].isin(set(keys.values()))])
         for cell in chosen + [r.cell for r in unchosen]:
             keys[cell] = runner.cell_key(cell, code_version=code, data_hash=data_hashes[cell.dataset])
+        if resumed:
+            # A resumed selection may choose anew (a variant that timed out before now ran):
+            # the test cells of an earlier choice are not this run's result any more.
+            store.drop_stale_choices(run_id, {keys[c] for c in chosen} | {keys[r.cell] for r in unchosen})
         for result in unchosen:
             if keys[result.cell] not in done:
                 store.add_cell(run_id, result, keys[result.cell])
@@ -358,11 +367,14 @@ def _with_tensorboard(cell: runner.Cell, root: Path) -> runner.Cell:
     return dataclasses.replace(cell, options={"tensorboard_dir": str(root.resolve() / name)})
 
 
-def _load_checked(ds: data.Dataset, split) -> pd.Series:
+def _load_checked(ds: data.Dataset, split, span: str = "test") -> pd.Series:
     y = data.load(ds)
-    if len(y) < split.min_length():
-        raise BenchError(f"dataset {ds.name!r} has {len(y)} points; its split ({split.describe()}) "
-                         f"needs at least {split.min_length()}")
+    if len(y) < split.min_length(span):
+        before = (f" and a validation span of {split.validation_points} before it, for a select = "
+                  f"\"validation\" entry (a smaller validation_size in the suite's [[datasets]] entry shortens it)"
+                  if span == "validation" else "")
+        raise BenchError(f"dataset {ds.name!r} has {len(y)} points; its split ({split.describe()}){before} "
+                         f"needs at least {split.min_length(span)}")
     return y
 
 

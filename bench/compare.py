@@ -81,6 +81,8 @@ def read_results(path: str | Path) -> pd.DataFrame:
     selected = table["selection"].fillna("").astype(bool) if "selection" in table else pd.Series(False, table.index)
     table["chosen_params"] = table["params_text"].where(selected, "")
     table.loc[selected, "params_text"] = ""
+    if "selection_group" in table:     # select = "test" rows carry the chosen variant's label
+        table.loc[selected, "label"] = table.loc[selected, "selection_group"].fillna(table.loc[selected, "label"])
     twice = table[table.duplicated(KEY, keep=False)]
     if len(twice):
         r = twice.iloc[0]

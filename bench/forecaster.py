@@ -69,7 +69,7 @@ REGISTRY: dict[str, ModelEntry] = {
     "drift": ModelEntry("baselines.naive:Drift", "naive", False,
                         "line through the first and last observation"),
     "arima": ModelEntry("baselines.arima:Arima", "arima", False,
-                        "statsmodels SARIMAX, fixed order or stepwise AIC search"),
+                        "statsmodels SARIMAX, auto.arima by default (stepwise AICc search)"),
     "holt_winters": ModelEntry("baselines.holt_winters:HoltWinters", "holt_winters", False,
                                "statsmodels exponential smoothing"),
     "ets": ModelEntry("baselines.ets:ETS", "ets", False,

@@ -18,7 +18,7 @@ from bench import analysis, metrics, selection, stats
 from bench.files import replace_set
 
 METRIC_NAMES = [d.name for d in metrics.DEFINITIONS]
-VARIANT_KEYS = ["dataset", "label", "model", "params_text"]
+VARIANT_KEYS = analysis.VARIANT_KEYS
 REFERENCE_MODEL = "seasonal_naive"   # the overall table's skill is MAE relative to this model
 NAIVE_MODEL = "naive"
 SIGNIFICANCE = 0.05                  # p-values below this are marked, and the confidence set is 95%
@@ -52,9 +52,20 @@ def with_cell_defaults(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """The cells the tables describe: test-span walks, minus the variants a ``select = "test"`` passed over."""
+    """The cells the tables describe: test-span walks, minus the variants a selection passed over.
+
+    For ``select = "validation"`` that is any test walk of a variant other than the one the
+    stored validation walks choose (a resumed run that chose anew leaves none, but the
+    tables do not rely on it); for ``select = "test"``, every candidate but the best.
+    """
     cells = with_cell_defaults(cells)
+    winners = selection.candidates(cells, "validation")
+    winners = {(r.dataset, r.selection_group): r.params for r in winners[winners["chosen"]].itertuples()}
     cells = cells[cells["span"] == "test"]
+    if winners:
+        stale = [s == "validation" and (d, g) in winners and p != winners[(d, g)]
+                 for s, d, g, p in zip(cells["selection"], cells["dataset"], cells["selection_group"], cells["params"])]
+        cells = cells[~np.array(stale, dtype=bool)]
     candidates = selection.candidates(cells, "test")
     passed_over = candidates.loc[~candidates["chosen"].astype(bool), selection.CANDIDATE_KEYS]
     if passed_over.empty:
@@ -115,6 +126,9 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
         row["fit_info"] = fit_info_text(ok["fit_info"])
         mode = group["selection"].iloc[0]
         row["selection"] = {"validation": selection.VALIDATION_NOTE, "test": selection.TEST_NOTE}.get(mode, "")
+        if mode == "validation" and not len(ok):
+            row["selection"] = "no variant finished the validation walk"
+        row["selection_group"] = group["selection_group"].iloc[0]
         row.update(split)
         rows.append(row)
     table = pd.DataFrame(rows)

@@ -96,7 +96,9 @@ def seasonal_strength(x: np.ndarray, m: int) -> float:
     x = np.asarray(x, dtype=float)
     if m <= 1 or len(x) < 2 * m + 1:
         return 0.0
-    fit = STL(x, period=m, robust=False).fit()
+    # R's nsdiffs reads the strength off mstl(), whose first seasonal window is 11 (its
+    # default s.window = 7 + 4 * seq(6)); statsmodels' own default would be 7.
+    fit = STL(x, period=m, seasonal=11, robust=False).fit()
     resid, season = np.asarray(fit.resid), np.asarray(fit.seasonal)
     total = np.var(season + resid)
     return 0.0 if total == 0 else float(max(0.0, 1.0 - np.var(resid) / total))
@@ -114,6 +116,8 @@ def guerrero_lambda(x: np.ndarray, m: int, lower: float = -1.0, upper: float = 2
     x = np.asarray(x, dtype=float)
     if np.any(x <= 0):
         raise ValueError("Guerrero's method needs positive values")
+    if len(x) <= 2 * m:     # as R: too little data to do more than no transform
+        return 1.0
     period = max(2, int(m))
     n_blocks = len(x) // period
     if n_blocks < 2:

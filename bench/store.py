@@ -249,6 +249,16 @@ class Store:
             self.db.executemany("DELETE FROM cells WHERE cell_id = ?", [(i,) for i in ids])
         return len(ids)
 
+    def drop_stale_choices(self, run_id: int, current_keys: set[str]) -> int:
+        """Remove a run's test cells of validation selections that are not among ``current_keys``."""
+        with self.db:
+            ids = [r[0] for r in self.db.execute(
+                "SELECT cell_id, cell_key FROM cells WHERE run_id = ? AND span = 'test' AND selection = 'validation'",
+                (run_id,)) if r[1] not in current_keys]
+            self.db.executemany("DELETE FROM forecasts WHERE cell_id = ?", [(i,) for i in ids])
+            self.db.executemany("DELETE FROM cells WHERE cell_id = ?", [(i,) for i in ids])
+        return len(ids)
+
     def run(self, run_id: int) -> dict:
         cur = self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
         row = cur.fetchone()

@@ -44,10 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.forecaster import ModelSkipped
-from bench.seasonality import seasonal_strength, variance_grows_with_level
+from bench.seasonality import SEASONAL_STRENGTH_THRESHOLD, seasonal_strength, variance_grows_with_level
 from rnn_models.config import AUTO, RNNConfig
 
-STRONG_SEASON = 0.64        # STL seasonal strength above which auto.arima takes a seasonal difference
 STL_SEASONAL_CYCLES = 51    # odd; the seasonal smoother's span, in cycles (see above)
 
 
@@ -185,7 +184,7 @@ def _seasonal_component(v: np.ndarray, cfg: RNNConfig) -> tuple[int, np.ndarray]
             raise ModelSkipped(f"deseasonalising with season {m} needs at least {2 * m + 1} "
                                f"points, the training window has {len(v)}")
         return 1, np.empty(0)
-    if cfg.deseasonalise == AUTO and seasonal_strength(v, m) <= STRONG_SEASON:
+    if cfg.deseasonalise == AUTO and seasonal_strength(v, m) <= SEASONAL_STRENGTH_THRESHOLD:
         return 1, np.empty(0)
     from statsmodels.tsa.seasonal import STL
     return m, np.asarray(STL(v, period=m, seasonal=STL_SEASONAL_CYCLES).fit().seasonal, dtype=float)

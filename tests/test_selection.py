@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import api, data, runner, selection, suite as suites
+from bench import api, data, report, runner, selection, suite as suites
 from bench.errors import BenchError
 from bench.splits import WalkForward
 from tests.toy_models import MeanOfLast
@@ -103,13 +103,14 @@ def test_a_grid_chosen_on_the_test_span_is_marked_optimistic_and_left_out_of_the
 
 def test_a_selection_without_an_eligible_variant_is_a_skipped_row_with_the_reasons(tmp_path):
     suite = tmp_path / "s.toml"
-    suite.write_text('[[datasets]]\nname = "air_passengers"\ntest_size = 72\n[[models]]\nname = "naive"\n'
-                     f'[[models]]\nname = "{MODEL}"\nlabel = "mean"\nparams = {{ window = [1, 2] }}\n'
+    suite.write_text('[[datasets]]\nname = "air_passengers"\n[[models]]\nname = "naive"\n'
+                     f'[[models]]\nname = "{MODEL}"\nlabel = "mean"\nparams = {{ window = [200, 300] }}\n'
                      'select = "validation"\n')
     res = api.run(str(suite), out=tmp_path / "out", workers=0)
     row = res.table.set_index("variant").loc["mean"]
     assert row["status"] == "skipped" and "no variant finished the validation walk" in row["reason"]
-    assert "too short" in row["reason"]
+    assert "a window of 200 needs as many points" in row["reason"]
+    assert row["selection"] == "no variant finished the validation walk"
 
 
 @pytest.mark.parametrize("models, message", [
@@ -147,3 +148,24 @@ def test_validation_walks_of_a_model_are_identical_when_the_test_span_changes(ai
     np.testing.assert_array_equal(a.forecasts, b.forecasts)
     np.testing.assert_array_equal(a.actuals, b.actuals)
     assert a.origin_positions[-1] + 12 == len(air) - 36
+
+
+def test_test_walks_of_a_variant_the_validation_no_longer_chooses_are_left_out_of_the_tables(tmp_path):
+    res = api.run(_suite(tmp_path, "air_passengers", "validation"), out=tmp_path / "out", workers=0)
+    cells = res.cells
+    chosen = cells[(cells["span"] == "test") & (cells["label"] == "mean")]
+    # As a resumed run could have left it: a test walk of a variant that is not the choice.
+    other = chosen.assign(cell_id=-1, params=json.dumps({"window": 1}), params_text="window=1", mae=1.0)
+    table = report.aggregate(pd.concat([cells, other], ignore_index=True))
+    rows = table[table["variant"] == "mean"]
+    assert len(rows) == 1 and rows["params_text"].iloc[0] == chosen["params_text"].iloc[0]
+
+
+def test_a_series_too_short_for_the_validation_span_is_a_one_line_error(tmp_path):
+    suite = tmp_path / "s.toml"
+    suite.write_text('[[datasets]]\nname = "air_passengers"\ntest_size = 72\n[[models]]\nname = "naive"\n'
+                     f'[[models]]\nname = "{MODEL}"\nlabel = "mean"\nparams = {{ window = [1, 2] }}\n'
+                     'select = "validation"\n')
+    with pytest.raises(BenchError, match="validation span of 72 before it.*needs at least 146"):
+        api.run(str(suite), out=tmp_path / "out", workers=0)
+    assert not (tmp_path / "out" / "bench.sqlite").exists()
