@@ -14,6 +14,7 @@ def bench(*args, cwd=REPO):
                           capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_run_writes_leaderboard_and_csv_and_report_reproduces_them_byte_for_byte(tmp_path):
     out = tmp_path / "out"
     done = bench("run", "--all", "-m", "naive", "-m", "seasonal_naive", "--out", str(out))
@@ -30,6 +31,7 @@ def test_run_writes_leaderboard_and_csv_and_report_reproduces_them_byte_for_byte
     assert (out / "results.csv").read_text() == csv
 
 
+@pytest.mark.slow
 def test_a_second_run_starts_a_new_run_and_the_report_shows_the_latest(tmp_path):
     out = tmp_path / "out"
     for _ in range(2):
@@ -83,6 +85,7 @@ def test_tensorboard_gets_loss_curves_of_both_frameworks_one_directory_per_cell(
     assert "tensorboard" not in board       # a logging option is not a model parameter
 
 
+@pytest.mark.slow
 def test_a_run_without_cells_is_refused_by_report_and_compare_with_one_line(tmp_path):
     from bench.store import Store
 

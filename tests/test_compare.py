@@ -48,6 +48,7 @@ def gate(base, new):
                           capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_an_unchanged_rerun_passes(suite, tmp_path, monkeypatch):
     # No sleep here: a sleep does not scale with the calibration workload, so on a machine
     # whose load changes between the two runs it would measure the load, not the code.
@@ -58,6 +59,7 @@ def test_an_unchanged_rerun_passes(suite, tmp_path, monkeypatch):
     assert "0 regressions" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_less_accurate_model_fails_the_gate_and_is_named(suite, tmp_path, monkeypatch):
     base = run_into(suite, tmp_path / "a", monkeypatch)
     worse = run_into(suite, tmp_path / "b", monkeypatch, bias="-20")   # naive already lags the trend
@@ -68,6 +70,7 @@ def test_a_less_accurate_model_fails_the_gate_and_is_named(suite, tmp_path, monk
     assert "1 regressions" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_slower_model_fails_the_gate_and_is_named(suite, tmp_path, monkeypatch):
     base = run_into(suite, tmp_path / "a", monkeypatch)
     slower = run_into(suite, tmp_path / "b", monkeypatch, fit_s="1.0")

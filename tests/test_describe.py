@@ -102,6 +102,7 @@ def test_the_season_comparison_reads_as_a_sentence():
     assert c(12, 1) == "the ACF suggests 12"
 
 
+@pytest.mark.slow
 def test_cli_describes_a_catalog_dataset_and_a_user_csv_with_its_flaws(tmp_path):
     header, *rows = catalog_file("air_passengers", "AirPassengers.csv").read_text().splitlines()
     rows = rows[:30] + rows[31:]                                   # a missing month

@@ -41,6 +41,7 @@ def _maes(res):
     return res.cells.set_index(["dataset", "label", "seed"])["mae"].sort_index()
 
 
+@pytest.mark.slow
 def test_two_local_workers_give_exactly_the_serial_results(tmp_path):
     serial = api.run(_suite(tmp_path), out=tmp_path / "serial", workers=0)
     parallel = api.run(_suite(tmp_path), out=tmp_path / "parallel", workers=2)
@@ -57,6 +58,7 @@ params = { units = 4, lookback = 12, epochs = 2, dropout = 0.1 }
 """
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_exactly_the_serial_results(tmp_path):
     distributed = pytest.importorskip("distributed")
     serial = api.run(_suite(tmp_path, WITH_KERAS), out=tmp_path / "serial", workers=0)
@@ -115,6 +117,7 @@ label = "exits"
 """
 
 
+@pytest.mark.slow
 def test_failing_hanging_and_dying_models_are_recorded_and_the_run_goes_on(tmp_path):
     res = api.run(_suite(tmp_path, MISBEHAVING), out=tmp_path / "out", workers=2, cell_timeout_s=3)
     status = res.cells.groupby("label")["status"].agg(set).to_dict()
@@ -144,6 +147,7 @@ name = "naive"
 """
 
 
+@pytest.mark.slow
 def test_a_run_killed_part_way_resumes_without_recomputing_finished_cells(tmp_path):
     suite = _suite(tmp_path, SLOW)
     out = tmp_path / "killed"
@@ -181,6 +185,7 @@ def _count(db):
         return 0
 
 
+@pytest.mark.slow
 def test_worker_limits_itself_to_one_thread():
     pool = executor.IsolatedPool(1)
     try:

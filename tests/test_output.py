@@ -47,6 +47,7 @@ def _one_error_line(done):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_reports_are_written_leaves_the_previous_set_whole(tmp_path):
     out = tmp_path / "out"
     api.run(_suite(tmp_path), out=out)
@@ -59,6 +60,7 @@ def test_a_full_disk_while_reports_are_written_leaves_the_previous_set_whole(tmp
     assert not list(out.glob(".*.part"))
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_a_cell_is_stored_is_one_line_and_the_store_stays_whole(tmp_path):
     out = tmp_path / "out"
     api.run(_suite(tmp_path), out=out)
@@ -101,6 +103,7 @@ def test_a_kill_between_the_renames_of_a_report_set_is_finished_by_the_next_writ
     assert (folder / "a.md").read_text() == "C"
 
 
+@pytest.mark.slow
 def test_files_of_the_previous_report_set_are_removed_with_it(tmp_path):
     out = tmp_path / "out"
     api.run("default", datasets=["air_passengers", "google_stock"], models=["naive", "seasonal_naive"], out=out)

@@ -284,6 +284,7 @@ def tiny_run(tmp_path_factory):
     return res, out / "results"
 
 
+@pytest.mark.slow
 def test_report_reproduces_every_file_of_a_stored_run_byte_for_byte(tiny_run):
     _, out = tiny_run
     written = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "bench.sqlite"}

@@ -55,6 +55,7 @@ def test_resume_with_another_split_refuses_rather_than_storing_a_second_cell(tmp
     assert len(_stored(tmp_path / "out")) == 1
 
 
+@pytest.mark.slow
 def test_resume_with_the_same_code_and_data_may_add_a_model(tmp_path):
     suite = _suite(tmp_path, NAIVE.format(test_size=24) + '[[models]]\nname = "drift"\n')
     api.run(suite, models=["naive"], out=tmp_path / "out")

@@ -84,6 +84,7 @@ def closed_form_n_params(framework, cell, *, units, layers=1, bidirectional=Fals
 @pytest.mark.parametrize("shape", [
     dict(units=5),
     dict(units=7, layers=3, bidirectional=True, output="direct", horizon=4, dropout=0.1)])
+@pytest.mark.slow
 def test_n_params_is_the_frameworks_count_and_matches_the_closed_form(name, shape, air):
     model = build(name, **{**TINY, **shape}).fit(air)
     cell, framework = name.split("_")
@@ -98,6 +99,7 @@ def test_n_params_is_the_frameworks_count_and_matches_the_closed_form(name, shap
         assert expected == sum(int(np.prod(w.shape)) for w in model.compiled_.model.trainable_weights)
 
 
+@pytest.mark.slow
 def test_keras_and_torch_differ_by_one_bias_vector_per_gate_except_for_the_gru(air):
     counts = {name: build(name, **{**TINY, "units": 10}).fit(air).n_params() for name in RNN_NAMES}
     assert counts["rnn_torch"] - counts["rnn_keras"] == 10          # b_hh: 1 gate x 10 units
@@ -178,6 +180,7 @@ def _in_new_thread(fn):
     return out["value"]
 
 
+@pytest.mark.slow
 def test_the_untimed_keras_warm_up_changes_no_result(air):
     # load_libraries traces the network on zeros (so that no cell's fit time includes
     # tracing); the real fit must start from the same weights and optimizer state.

@@ -1,5 +1,6 @@
 """Longest-first scheduling: the order cells start in, from a prior and from stored times."""
 import pandas as pd
+import pytest
 
 from bench import api, schedule
 from bench.runner import Cell
@@ -50,6 +51,7 @@ params = { delay_s = 0.05 }
 """
 
 
+@pytest.mark.slow
 def test_a_second_run_starts_with_the_cell_the_first_run_found_slowest(tmp_path):
     suite = tmp_path / "suite.toml"
     suite.write_text(SUITE)

@@ -51,6 +51,7 @@ def test_the_validation_span_ends_where_the_test_span_begins():
         list(split.origins(70, "validation"))
 
 
+@pytest.mark.slow
 def test_changing_the_test_span_changes_neither_validation_scores_nor_the_chosen_variant(tmp_path):
     runs = {}
     for perturbed in (False, True):

@@ -157,6 +157,7 @@ def test_the_user_catalog_lives_under_the_config_home_unless_moved(tmp_path, mon
     assert data.user_catalog_dir() == tmp_path / "bench" / "catalog"
 
 
+@pytest.mark.slow
 def test_run_csv_scores_the_air_passengers_file_exactly_like_the_catalog_dataset(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ}
