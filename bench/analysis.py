@@ -6,6 +6,13 @@ the bootstrap intervals of the overall relative MAE (``relative_mae_bootstrap``)
 metrics that mean nothing on a dataset's actuals (``metric_notes``). ``bench.report``
 formats them. Column names are ``bench.report``'s: ``dataset``, ``variant``, ``model``,
 ``label``, ``params_text``, ``n_ok``, ``selection``, ``horizon``, ``step``.
+
+Panels (a dataset whose cells carry more than one ``series_id``) are summarised series
+first: each series' metrics are averaged over seeds, then over series (``panel_numbers``);
+their variants are compared over series by ranks (``series_comparison``: Friedman and
+Nemenyi), not by per-origin Diebold-Mariano tests (one origin per series in M4), and a
+panel's score for ranks and relative errors is its mean MASE (``SCORE``): a mean of
+MAE over series would be dominated by the series with the largest values.
 """
 from __future__ import annotations
 
@@ -22,6 +29,14 @@ SIGNIFICANCE_COLUMNS = ["dm_stat_vs_best", "dm_p_vs_best", "dm_stat_vs_naive", "
 BOOTSTRAP_COLUMNS = ["overall_rel_mae_lo", "overall_rel_mae_hi", "overall_lowest_share"]
 BOOTSTRAP_DRAWS = 1000
 BOOTSTRAP_SEED = 13
+SCORE = {"single": "mae", "panel": "mase"}   # what ranks a dataset's variants, and what skill is a ratio of
+SERIES_RANK_METRIC = "smape"                 # a panel's variants are ranked within each series by this (as M4)
+# The columns a run with a panel adds to the table (and results.csv), after all others: per
+# variant (``panel_numbers``), then from the dataset's variants together.
+PANEL_VARIANT_COLUMNS = ["n_series", "n_series_ok", *(f"{m}_median" for m in metrics.PANEL_MEANS)]
+PANEL_DATASET_COLUMNS = [*(d.name for d in metrics.OF_PANEL), "series_mean_rank", "series_compared",
+                         "friedman_p", "nemenyi_cd"]
+PANEL_COLUMNS = [*PANEL_VARIANT_COLUMNS, *PANEL_DATASET_COLUMNS]
 
 
 def honest(rows: pd.DataFrame) -> pd.Series:
@@ -60,7 +75,7 @@ def significance(table: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(np.nan, index=table.index, columns=SIGNIFICANCE_COLUMNS)
     for _, rows in table.groupby("dataset", sort=True):
         ran = rows[rows["n_ok"] > 0]
-        if not len(ran):
+        if not len(ran) or is_panel(ran).any():    # a panel is compared over series (series_comparison)
             continue
         h = overlap_of(ran)
         matrix = loss_matrix(losses, ran)
@@ -87,9 +102,29 @@ def significance(table: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def is_panel(rows: pd.DataFrame) -> pd.Series:
+    """Which of a table's rows are of a panel dataset (more than one series)."""
+    if "n_series" not in rows:
+        return pd.Series(False, index=rows.index)
+    return rows["n_series"].fillna(1) > 1
+
+
+def scores(rows: pd.DataFrame) -> pd.Series:
+    """What ranks each row within its dataset: MAE, or on a panel its mean MASE over series (``SCORE``)."""
+    panel = is_panel(rows)
+    if not panel.any():
+        return rows[SCORE["single"]]
+    return rows[SCORE["single"]].where(~panel, rows[SCORE["panel"]])
+
+
+def score_of(row: pd.Series) -> float:
+    """One row's score (``scores``)."""
+    return row[SCORE["panel"] if row.get("n_series", 1) > 1 else SCORE["single"]]
+
+
 def best_of(rows: pd.DataFrame) -> pd.Series | None:
-    """The row with the lowest MAE (the first of a tie in the rows' order), or None."""
-    return rows.sort_values("mae", kind="stable").iloc[0] if len(rows) else None
+    """The row with the lowest score (MAE; a panel's mean MASE), the first of a tie in the rows' order, or None."""
+    return rows.loc[scores(rows).sort_values(kind="stable").index].iloc[0] if len(rows) else None
 
 
 def reference_row(rows: pd.DataFrame, model: str) -> pd.Series | None:
@@ -98,7 +133,7 @@ def reference_row(rows: pd.DataFrame, model: str) -> pd.Series | None:
     if not len(candidates):
         return None
     named = candidates[candidates["label"] == model]
-    return (named if len(named) else candidates).sort_values("mae", kind="stable").iloc[0]
+    return best_of(named if len(named) else candidates)
 
 
 # ---------------------------------------------------------------------------- per step
@@ -128,8 +163,11 @@ def metric_notes(table: pd.DataFrame, per_step: pd.DataFrame) -> dict[tuple[str,
         mine = per_step[per_step["dataset"] == dataset]
         if mine.empty:
             continue
-        actuals = test_actuals(mine, int(rows["step"].iloc[0])).to_numpy()
-        for definition in metrics.DEFINITIONS:
+        if is_panel(rows).any():        # every series' targets, each once
+            actuals = mine.groupby(["series_id", "origin_time", "step"])["y_true"].first().to_numpy()
+        else:
+            actuals = test_actuals(mine, int(rows["step"].iloc[0])).to_numpy()
+        for definition in metrics.PER_CELL:
             reason = definition.undefined(actuals) if definition.undefined else ""
             if reason:
                 notes[(dataset, definition.name)] = reason
@@ -139,7 +177,8 @@ def metric_notes(table: pd.DataFrame, per_step: pd.DataFrame) -> dict[tuple[str,
 # ---------------------------------------------------------------------------- overall bootstrap
 
 def relative_mae_bootstrap(table: pd.DataFrame, losses: pd.DataFrame, reference: str = "seasonal_naive",
-                           n_draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED) -> pd.DataFrame:
+                           n_draws: int = BOOTSTRAP_DRAWS, seed: int = BOOTSTRAP_SEED,
+                           series: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Per variant: a 95% interval of its geometric-mean MAE relative to ``reference``, and how
     often it has the lowest one.
 
@@ -152,18 +191,30 @@ def relative_mae_bootstrap(table: pd.DataFrame, losses: pd.DataFrame, reference:
     from ``seed`` and its name, so a re-render gives the same numbers. The intervals
     show how much these test spans pin the numbers down, not how a variant would fare
     on other datasets.
+
+    A panel dataset (a matrix in ``series``: its per-series scores, series x the table's
+    index, ``series_scores``) is resampled by series, which are independent, and its
+    score is the mean over the drawn series; only the variants that ran on every series
+    take part.
     """
     logs: dict[str, list[np.ndarray]] = {}
+    series = series or {}
     for dataset, rows in table.groupby("dataset", sort=True):
         fair = rows[honest(rows)]
         ref = reference_row(fair, reference)
         if ref is None:
             continue
-        matrix = loss_matrix(losses, fair)
+        if dataset in series:
+            matrix = series[dataset]
+            matrix = matrix[[i for i in fair.index if i in matrix and matrix[i].notna().all()]]
+            block = 1
+        else:
+            matrix = loss_matrix(losses, fair)
+            block = overlap_of(fair)
         if ref.name not in matrix or matrix.empty:
             continue
         rng = np.random.default_rng([seed, zlib.crc32(dataset.encode())])
-        idx = stats.block_bootstrap_indices(len(matrix), overlap_of(fair), n_draws, rng)
+        idx = stats.block_bootstrap_indices(len(matrix), block, n_draws, rng)
         values = matrix.to_numpy()
         drawn = values[idx].mean(axis=1)                        # (n_draws, variants): MAE per draw
         ref_column = list(matrix.columns).index(ref.name)
@@ -183,3 +234,84 @@ def relative_mae_bootstrap(table: pd.DataFrame, losses: pd.DataFrame, reference:
     lowest = np.argmin(np.where(np.isfinite(stacked), stacked, np.inf), axis=1)
     out.loc[full, "overall_lowest_share"] = np.bincount(lowest, minlength=len(full)) / n_draws
     return out
+
+
+# ---------------------------------------------------------------------------- panels
+
+def panel_datasets(cells: pd.DataFrame) -> set[str]:
+    """The datasets whose cells carry more than one series id."""
+    if "series_id" not in cells or cells.empty:
+        return set()
+    counts = cells.groupby("dataset")["series_id"].nunique()
+    return set(counts.index[counts > 1])
+
+
+def panel_numbers(group: pd.DataFrame) -> dict:
+    """One panel variant's metrics from its cells (one per series and seed): seeds first, then series.
+
+    For each stored metric ``m``: the mean over series of each series' mean over the seeds
+    that finished ok; ``m_std``, the standard deviation over seeds of each seed's mean
+    over series (what seed noise does to the panel mean: the regression gate's
+    yardstick); ``m_median``, the median over series, for the metrics whose panel mean
+    means something (``metrics.PANEL_MEANS``). ``n_series_ok`` counts the series where
+    at least one seed finished ok.
+    """
+    ok = group[group["status"] == "ok"]
+    names = list(metrics.STORED)
+    per_series = ok.groupby("series_id", sort=True)[names].mean()
+    by_seed = ok.groupby("seed", sort=True)[names].mean()
+    out = {"n_series": group["series_id"].nunique(), "n_series_ok": len(per_series)}
+    for m in names:
+        out[m] = per_series[m].mean() if len(per_series) else np.nan
+        out[f"{m}_std"] = by_seed[m].std(ddof=1) if len(by_seed) > 1 else np.nan
+    for m in metrics.PANEL_MEANS:
+        out[f"{m}_median"] = per_series[m].median() if len(per_series) else np.nan
+    return out
+
+
+def panel_levels(rows: pd.DataFrame) -> pd.DataFrame:
+    """The panel-level metrics (``metrics.OF_PANEL``: OWA) of one panel dataset's rows.
+
+    Each is computed from a row's panel means and its reference model's (Naive2 for
+    OWA), NaN for every row where the reference did not run.
+    """
+    out = pd.DataFrame(np.nan, index=rows.index, columns=[d.name for d in metrics.OF_PANEL])
+    for d in metrics.OF_PANEL:
+        ref = reference_row(rows[honest(rows)], d.reference)
+        if ref is None:
+            continue
+        ran = rows[rows["n_ok"] > 0]
+        out.loc[ran.index, d.name] = [d.of_panel_means(r, ref) for _, r in ran.iterrows()]
+    return out
+
+
+def series_scores(cells: pd.DataFrame, rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Series (index, every series id of ``cells``) x ``rows``' index: ``metric`` averaged over the seeds
+    that finished ok; NaN where none did."""
+    ok = cells[(cells["status"] == "ok") & cells["dataset"].isin(set(rows["dataset"]))]
+    by_variant = dict(list(ok.groupby(VARIANT_KEYS, sort=False)))
+    index = pd.Index(sorted(cells.loc[cells["dataset"].isin(set(rows["dataset"])), "series_id"].unique()),
+                     name="series_id")
+    columns = {}
+    for i, r in rows.iterrows():
+        mine = by_variant.get(tuple(r[k] for k in VARIANT_KEYS))
+        columns[i] = (mine.groupby("series_id")[metric].mean().reindex(index) if mine is not None
+                      else pd.Series(np.nan, index=index))
+    return pd.DataFrame(columns, index=index)
+
+
+def series_comparison(rows: pd.DataFrame, cells: pd.DataFrame,
+                      alpha: float = 0.05) -> stats.RankComparison | None:
+    """A panel's variants compared over its series: ranks by sMAPE within each series (as M4 ranks),
+    Friedman's test and Nemenyi's critical difference (``stats.rank_comparison``).
+
+    Only the honest variants that ran on every series take part, so that every one is
+    ranked on the same series; ``mean_ranks`` is indexed by ``rows``' index. None with
+    fewer than two such variants.
+    """
+    fair = rows[honest(rows)]
+    matrix = series_scores(cells, fair, SERIES_RANK_METRIC)
+    complete = [i for i in matrix.columns if matrix[i].notna().all()]
+    if len(complete) < 2:
+        return None
+    return stats.rank_comparison(matrix[complete], alpha)

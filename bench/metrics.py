@@ -1,14 +1,27 @@
-"""Point-forecast error metrics with one keyword-only signature.
+"""Point-forecast error metrics with one keyword-only signature, and the table that declares them.
 
 ``y_true`` and ``y_pred`` are (n_origins, horizon) arrays (a 1-D array is one origin).
 ``y_train`` is the history each origin was forecast from: one array per origin (a single
-array is shared by all origins); only MASE reads it. With ``axis=None`` a metric is one
-number over every origin and step; with ``axis=0`` it is one number per horizon step.
+array is shared by all origins); only MASE reads it, or instead ``scales``, the
+per-origin scales already computed from those histories (the store keeps them). With
+``axis=None`` a metric is one number over every origin and step; with ``axis=0`` it is
+one number per horizon step.
+
+``DEFINITIONS`` is the one list of metrics: the runner scores a walk with ``score``, the
+store keeps a column per ``PER_CELL`` metric, the reports show their headers and which
+of them a mean over a panel's series means anything for (``panel_mean``), and OWA is a
+``Definition`` computed on panel means. Adding a metric is one entry here.
+
+sMAPE and MASE are M4's (Makridakis, Spiliotis and Assimakopoulos 2020): sMAPE is
+``200 |y - f| / (|y| + |f|)`` averaged over the horizon; MASE divides the absolute
+errors by the in-sample MAE of the seasonal naive forecast (lag = the dataset's season)
+over the history the forecast was made from, which for M4's single origin is the
+series' whole training part.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -21,17 +34,17 @@ def _errors(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return y_true, y_pred
 
 
-def mae(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None):
+def mae(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
     y_true, y_pred = _errors(y_true, y_pred)
     return np.mean(np.abs(y_true - y_pred), axis=axis)
 
 
-def rmse(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None):
+def rmse(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
     y_true, y_pred = _errors(y_true, y_pred)
     return np.sqrt(np.mean((y_true - y_pred) ** 2, axis=axis))
 
 
-def mape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None):
+def mape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
     """Mean absolute percentage error, in percent; NaN when any actual value is zero."""
     y_true, y_pred = _errors(y_true, y_pred)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -39,7 +52,7 @@ def mape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None):
     return 100.0 * np.mean(ape, axis=axis)
 
 
-def smape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None):
+def smape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
     """Symmetric MAPE in percent (0..200); a term where actual and forecast are both 0 counts 0."""
     y_true, y_pred = _errors(y_true, y_pred)
     denominator = np.abs(y_true) + np.abs(y_pred)
@@ -57,14 +70,17 @@ def seasonal_naive_scale(y_train, season_length: int) -> float:
     return float(np.mean(np.abs(y_train[m:] - y_train[:-m])))
 
 
-def mase(*, y_true, y_pred, y_train, season_length: int = 1, axis=None):
+def mase(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
     """MAE scaled, origin by origin, by the seasonal naive in-sample MAE of its history.
 
     A history shorter than a season falls back to the lag-1 scale; a zero scale (a
-    constant history) gives NaN rather than infinity.
+    constant history) gives NaN rather than infinity. ``scales`` (one per origin) stand
+    in for ``y_train`` where they were computed already.
     """
     y_true, y_pred = _errors(y_true, y_pred)
-    scales = mase_scales(y_train, season_length, n_origins=len(y_true))
+    if scales is None:
+        scales = mase_scales(y_train, season_length, n_origins=len(y_true))
+    scales = np.asarray(scales, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         scaled = np.abs(y_true - y_pred) / np.where(scales == 0, np.nan, scales)[:, None]
     return np.mean(scaled, axis=axis)
@@ -110,20 +126,76 @@ def mape_undefined(y_true) -> str:
 Metric = Callable[..., float]
 
 
+def owa(means: Mapping[str, float], reference: Mapping[str, float]) -> float:
+    """M4's overall weighted average: ``(sMAPE / sMAPE_ref + MASE / MASE_ref) / 2``.
+
+    ``means`` and ``reference`` are panel means (over series) of a model and of the
+    reference model (Naive2 in M4), as M4 computes it: on the means, not series by series.
+    """
+    return 0.5 * (means["smape"] / reference["smape"] + means["mase"] / reference["mase"])
+
+
 @dataclass(frozen=True)
 class Definition:
-    """What the reports need to know of a metric besides its function (all are lower-is-better)."""
+    """A metric and what every layer needs to know of it (all are lower-is-better).
+
+    A per-cell metric has ``fn``: the runner scores each cell with it and the store keeps
+    a column of it. A panel-level metric has ``of_panel_means`` instead: it is computed
+    from a variant's panel means and those of ``reference`` (only when the reference ran).
+    """
     name: str
-    fn: Metric
     header: str                                      # column header, with its unit
+    unit: str                                        # "series" (the series' own unit), "%", or "" (scale-free)
+    panel_mean: bool                                 # whether a mean over a panel's series means anything
+    why: str                                         # why it does (or does not)
+    fn: Metric | None = None
     undefined: Callable[[np.ndarray], str] | None = None   # why it means nothing on these actuals ("" if it does)
+    # True: a non-finite value means the forecasts overflowed (the cell fails); False: the
+    # metric is NaN where it is undefined (an actual of 0, a constant history), never inf.
+    always_defined: bool = True
+    of_panel_means: Callable[[Mapping[str, float], Mapping[str, float]], float] | None = None
+    reference: str = ""                              # the model ``of_panel_means`` is relative to
+    direction: str = "lower"                         # lower is better, for every metric here
 
 
 DEFINITIONS = (
-    Definition("mae", mae, "MAE"),
-    Definition("rmse", rmse, "RMSE"),
-    Definition("mape", mape, "MAPE %", undefined=mape_undefined),
-    Definition("smape", smape, "sMAPE %"),
-    Definition("mase", mase, "MASE"),
+    Definition("mae", "MAE", "series", False,
+               "in each series' unit: a mean over series of different scales is dominated by the largest", mae),
+    Definition("rmse", "RMSE", "series", False, "in each series' unit, as MAE", rmse),
+    Definition("mape", "MAPE %", "%", False,
+               "a series whose actuals come near zero dominates the mean (and a zero makes it undefined)", mape,
+               undefined=mape_undefined, always_defined=False),
+    Definition("smape", "sMAPE %", "%", True, "bounded (0-200%) and scale-free: M4's first measure", smape),
+    Definition("mase", "MASE", "", True,
+               "scale-free: each series' errors in units of its own in-sample seasonal-naive error (M4)", mase,
+               always_defined=False),
+    Definition("owa", "OWA", "", False,
+               "computed on the panel means already (M4): sMAPE and MASE each relative to Naive2's, averaged",
+               of_panel_means=owa, reference="naive2"),
 )
-METRICS: dict[str, Metric] = {d.name: d.fn for d in DEFINITIONS}
+BY_NAME: dict[str, Definition] = {d.name: d for d in DEFINITIONS}
+PER_CELL = tuple(d for d in DEFINITIONS if d.fn is not None)
+OF_PANEL = tuple(d for d in DEFINITIONS if d.of_panel_means is not None)
+METRICS: dict[str, Metric] = {d.name: d.fn for d in PER_CELL}
+STORED = tuple(METRICS)              # the store's metric columns, one per per-cell metric
+PANEL_MEANS = tuple(d.name for d in PER_CELL if d.panel_mean)
+
+
+def score(*, y_true, y_pred, scales) -> dict[str, float]:
+    """Every per-cell metric of one walk over all its origins and steps, as the store keeps them.
+
+    ``scales`` are the walk's per-origin MASE scales. A metric that may be undefined is
+    NaN rather than infinite; an always-defined one that is not finite is left so, and
+    ``unscorable`` names it (the forecasts overflowed).
+    """
+    out = {}
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for d in PER_CELL:
+            value = float(d.fn(y_true=y_true, y_pred=y_pred, scales=scales))
+            out[d.name] = float("nan") if not d.always_defined and np.isinf(value) else value
+    return out
+
+
+def unscorable(scores: Mapping[str, float]) -> list[str]:
+    """The always-defined metrics that are not finite in ``scores`` (a cell with any cannot be ok)."""
+    return [d.name for d in PER_CELL if d.always_defined and not np.isfinite(scores[d.name])]

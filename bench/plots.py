@@ -252,3 +252,68 @@ def rank_heatmap_figure(ranks: pd.DataFrame, status: pd.DataFrame) -> Figure:
         bar.locator = MaxNLocator(integer=True)
         bar.update_ticks()
     return fig
+
+
+def nemenyi_cliques(ranks: Sequence[float], critical_difference: float) -> list[tuple[int, int]]:
+    """Runs of models (first, last index into ``ranks``, sorted ascending) whose mean ranks all lie within
+    the critical difference: the groups the data cannot tell apart. A run inside a longer one is left out."""
+    cliques: list[tuple[int, int]] = []
+    reach = -1
+    for i, r in enumerate(ranks):
+        j = max(k for k in range(i, len(ranks)) if ranks[k] - r <= critical_difference)
+        if j > i and j > reach:
+            cliques.append((i, j))
+            reach = j
+    return cliques
+
+
+def critical_difference_figure(mean_ranks: pd.Series, *, critical_difference: float, n_series: int, title: str,
+                               colors: dict) -> Figure:
+    """Mean ranks over series on one axis (1 = best, at the left), Nemenyi's critical difference as a bar
+    above it, and thick bars joining the models whose mean ranks are within it (Demsar 2006, figure 1).
+
+    ``mean_ranks`` maps a model's name to its mean rank. The better half of the models is labelled on
+    the left, the worse half on the right.
+    """
+    ranks = mean_ranks.sort_values(kind="stable")
+    k = len(ranks)
+    low, high = 1, max(k, math.ceil(float(ranks.max())))
+    cliques = nemenyi_cliques(ranks.to_numpy(), critical_difference)
+    half = math.ceil(k / 2)
+    # One y unit is one inch: rows of labels 0.22 in apart below the axis and the clique bars.
+    clique_y = [-0.15 - 0.12 * i for i in range(len(cliques))]
+    first_label_y = min(clique_y, default=0.0) - 0.3
+    bottom = first_label_y - 0.22 * (half - 1) - 0.25
+    # Room for the labels beside the axis, in rank units: about 0.07 in per character at 8 pt.
+    label_in = 0.3 + 0.07 * max(len(f"{name} ({r:.2f})") for name, r in ranks.items())
+    width_in, axis_in = 10.0, 10.0 - 2 * label_in
+    per_in = (high - low + 0.6) / max(axis_in, 2.0)
+    with _style():
+        fig = Figure(figsize=(width_in, 1.0 - bottom + 0.4))
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 / (1.0 + 0.4 / (1.0 - bottom))))
+        ax.set_axis_off()
+        ax.set_xlim(low - 0.3 - label_in * per_in, high + 0.3 + label_in * per_in)
+        ax.set_ylim(bottom, 1.0)
+        ax.hlines(0.0, low, high, color="black", linewidth=1.0)
+        for r in range(low, high + 1):
+            ax.vlines(r, 0.0, 0.08, color="black", linewidth=1.0)
+            ax.text(r, 0.12, str(r), ha="center", va="bottom", fontsize=8)
+        if np.isfinite(critical_difference):
+            ax.hlines(0.55, low, low + critical_difference, color="black", linewidth=1.5)
+            ax.vlines([low, low + critical_difference], 0.5, 0.6, color="black", linewidth=1.0)
+            ax.text(low + critical_difference / 2, 0.62, f"CD = {critical_difference:.2f} (Nemenyi, 5%)",
+                    ha="center", va="bottom", fontsize=8)
+        values = ranks.to_numpy()
+        for (a, b), y in zip(cliques, clique_y):
+            ax.hlines(y, values[a] - 0.04, values[b] + 0.04, color="black", linewidth=3.5)
+        for i, (name, r) in enumerate(ranks.items()):
+            left = i < half
+            y = first_label_y - 0.22 * (i if left else k - 1 - i)
+            x = low - 0.2 if left else high + 0.2
+            color = colors.get(name, ("black", "o"))[0]
+            ax.plot([r, r, x], [0.0, y, y], color=color, linewidth=1.0)
+            ax.text(x - 0.05 if left else x + 0.05, y, f"{name} ({r:.2f})", ha="right" if left else "left",
+                    va="center", fontsize=8)
+        ax.set_title(f"{title}\nbars join models whose mean ranks differ by at most the critical difference: "
+                     "the data cannot tell them apart", fontsize=9)
+    return fig

@@ -1,9 +1,12 @@
 """Reports from the store: results.csv, LEADERBOARD.md, one page per dataset, and plots.
 
 Every table and plot is a pure function of the stored rows of one run (plus the unit
-of each dataset from its catalog entry); timestamps and versions come from the run, so
-re-rendering a stored run reproduces the files byte for byte. ``write_reports`` is the
-one entry point; ``bench.api`` and ``python -m bench report`` call it.
+of each dataset from its catalog entry, and for a panel the accuracy its organisers
+published, a catalog file checked by its sha256); timestamps and versions come from the
+run, so re-rendering a stored run reproduces the files byte for byte. A panel (a dataset
+whose cells carry more than one series id) gets an M4-style table and a comparison over
+series instead of the per-origin tests; a run without one renders exactly as before.
+``write_reports`` is the one entry point; ``bench.api`` and ``python -m bench report`` call it.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from tabulate import tabulate
 from bench import analysis, metrics, selection, stats
 from bench.files import replace_set
 
-METRIC_NAMES = [d.name for d in metrics.DEFINITIONS]
+METRIC_NAMES = list(metrics.STORED)
 VARIANT_KEYS = analysis.VARIANT_KEYS
 REFERENCE_MODEL = "seasonal_naive"   # the overall table's skill is MAE relative to this model
 NAIVE_MODEL = "naive"
@@ -37,17 +40,19 @@ def variant_name(label: str, params_text: str = "") -> str:
 
 def dataset_files(dataset: str) -> dict[str, str]:
     return {"page": f"{dataset}.md", "forecasts": f"{dataset}_forecasts.png", "cost": f"{dataset}_cost.png",
-            "steps": f"{dataset}_steps.png"}
+            "steps": f"{dataset}_steps.png", "ranks": f"{dataset}_ranks.png"}
 
 
 # ---------------------------------------------------------------------------- tables
 
 # Columns that stores before schema 2 (and hand-made frames) lack, with what they meant then.
-_CELL_DEFAULTS = {"span": "test", "selection": "", "selection_group": "", "fit_info": "{}"}
+_CELL_DEFAULTS = {"span": "test", "selection": "", "selection_group": "", "fit_info": "{}", "series_id": ""}
 
 
 def with_cell_defaults(cells: pd.DataFrame) -> pd.DataFrame:
     missing = {k: v for k, v in _CELL_DEFAULTS.items() if k not in cells.columns}
+    if "series_id" in cells.columns and cells["series_id"].isna().any():    # frames of both kinds put together
+        missing["series_id"] = cells["series_id"].fillna("")
     return cells.assign(**missing) if missing else cells
 
 
@@ -101,21 +106,29 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
     and calibration time are added, which ``bench.compare`` needs from a results.csv.
     """
     cells = test_cells(cells)
+    panels = analysis.panel_datasets(cells)
     cells = cells.assign(
         fit_time_per_fit_s=cells["fit_time_s"] / cells["n_fits"],
         predict_time_per_call_s=cells["predict_time_s"] / cells["n_origins"],
     )
-    rows = []
+    rows, extras = [], []
     for keys, group in cells.groupby(VARIANT_KEYS, sort=False):
         ok = group[group["status"] == "ok"]
         row = dict(zip(VARIANT_KEYS, keys))
         split = json.loads(group["split"].iloc[0])
-        row.update(n_seeds=len(group), n_ok=len(ok))
-        row["status"] = _status(group)
+        panel = keys[0] in panels
+        row.update(n_seeds=group["seed"].nunique() if panel else len(group), n_ok=len(ok))
+        row["status"] = _panel_status(group) if panel else _status(group)
         row["reason"] = "; ".join(sorted(set(group.loc[group["status"] != "ok", "reason"])))
-        for m in METRIC_NAMES:
-            row[m] = ok[m].mean() if len(ok) else np.nan
-            row[f"{m}_std"] = ok[m].std(ddof=1) if len(ok) > 1 else np.nan
+        if panel:
+            numbers = analysis.panel_numbers(group)
+            row.update({k: numbers.pop(k) for k in [*(m for n in METRIC_NAMES for m in (n, f"{n}_std"))]})
+            extras.append(numbers)
+        else:
+            for m in METRIC_NAMES:
+                row[m] = ok[m].mean() if len(ok) else np.nan
+                row[f"{m}_std"] = ok[m].std(ddof=1) if len(ok) > 1 else np.nan
+            extras.append({"n_series": 1, "n_series_ok": int(len(ok) > 0)})
         row["fit_time_s"] = ok["fit_time_per_fit_s"].mean() if len(ok) else np.nan
         row["predict_time_s"] = ok["predict_time_per_call_s"].mean() if len(ok) else np.nan
         row["fit_time_total_s"] = ok["fit_time_s"].mean() if len(ok) else np.nan
@@ -132,14 +145,18 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
         row.update(split)
         rows.append(row)
     table = pd.DataFrame(rows)
-    table["mae_vs_naive"] = table["mae"] / _reference_mae(table, NAIVE_MODEL)
-    table = table.sort_values(["dataset", "mae", *VARIANT_KEYS[1:]], na_position="last",
-                              kind="stable").reset_index(drop=True)
+    if panels:      # a run without panels keeps its columns (results.csv) exactly as before panels
+        table = table.join(pd.DataFrame(extras).reindex(columns=analysis.PANEL_VARIANT_COLUMNS))
+    # A dataset's variants are ranked, and compared with naive, by MAE; a panel's by mean MASE.
+    table["mae_vs_naive"] = analysis.scores(table) / _reference_score(table, NAIVE_MODEL)
+    table = (table.assign(_score=analysis.scores(table))
+             .sort_values(["dataset", "_score", *VARIANT_KEYS[1:]], na_position="last", kind="stable")
+             .drop(columns="_score").reset_index(drop=True))
     # Appended after the original columns so readers of results.csv by position still work.
     table["variant"] = _variant_names(table)
     ran = (table["n_ok"] > 0) & (table["selection"] != selection.TEST_NOTE)
-    table["rank"] = table["mae"].where(ran).groupby(table["dataset"]).rank(method="average")
-    table["mae_vs_seasonal_naive"] = table["mae"] / _reference_mae(table, REFERENCE_MODEL)
+    table["rank"] = analysis.scores(table).where(ran).groupby(table["dataset"]).rank(method="average")
+    table["mae_vs_seasonal_naive"] = analysis.scores(table) / _reference_score(table, REFERENCE_MODEL)
     table["refit"] = [_refit_text(r) for r in table.itertuples()]
     per_step = mean_forecasts(cells, forecasts) if forecasts is not None else None
     losses = losses_of(per_step) if per_step is not None else None
@@ -148,14 +165,54 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
         table[column] = np.nan if tests is None else tests[column]
     notes = analysis.metric_notes(table, per_step) if per_step is not None else {}
     table["mape_note"] = [notes.get((d, "mape"), "") for d in table["dataset"]]
-    boot = analysis.relative_mae_bootstrap(table, losses, REFERENCE_MODEL) if losses is not None else None
+    series = {d: analysis.series_scores(cells[cells["dataset"] == d], table[table["dataset"] == d],
+                                        analysis.SCORE["panel"]) for d in sorted(panels)}
+    boot = (analysis.relative_mae_bootstrap(table, losses, REFERENCE_MODEL, series=series)
+            if losses is not None else None)
     for column in analysis.BOOTSTRAP_COLUMNS:
         table[column] = np.nan if boot is None else table["variant"].map(boot[column])
     if run is not None:
         table["run_id"] = run["run_id"]
         table["suite"] = run["suite"]
         table["calibration_s"] = run["environment"].get("calibration_s", np.nan)
+    if panels:
+        table = _with_panel_columns(table, cells, panels)
     return table
+
+
+def _with_panel_columns(table: pd.DataFrame, cells: pd.DataFrame, panels: set[str]) -> pd.DataFrame:
+    """The panel tables' columns, after every other: OWA, the comparison over series, published values."""
+    for column in analysis.PANEL_DATASET_COLUMNS:
+        table[column] = np.nan
+    published = [f"published_{name}" for name in PUBLISHED_METRICS]
+    for column in published:
+        table[column] = np.nan
+    for dataset in sorted(panels):
+        rows = table[table["dataset"] == dataset]
+        levels = analysis.panel_levels(rows)
+        table.loc[levels.index, levels.columns] = levels
+        comparison = analysis.series_comparison(rows, cells[cells["dataset"] == dataset], SIGNIFICANCE)
+        if comparison is not None:
+            table.loc[comparison.mean_ranks.index, "series_mean_rank"] = comparison.mean_ranks
+            table.loc[rows.index, ["series_compared", "friedman_p", "nemenyi_cd"]] = (
+                comparison.n_series, comparison.friedman_p, comparison.critical_difference)
+        values = published_values(dataset)
+        for i, method in published_rows(rows, values).items():
+            table.loc[i, published] = values.reindex(columns=list(PUBLISHED_METRICS)).loc[method].to_numpy(dtype=float)
+    order = [c for c in table.columns if c not in analysis.PANEL_COLUMNS and c not in published]
+    return table[[*order, *analysis.PANEL_COLUMNS, *published]]
+
+
+def _panel_status(group: pd.DataFrame) -> str:
+    """A panel variant's status: ``ok`` when every cell is, else the one status of them all, else how many
+    series finished ok (a series with any seed not ok is not)."""
+    statuses = group["status"]
+    if (statuses == "ok").all():
+        return "ok"
+    if (statuses == statuses.iloc[0]).all():
+        return statuses.iloc[0]
+    fine = group.groupby("series_id")["status"].agg(lambda s: bool((s == "ok").all()))
+    return f"ok on {int(fine.sum())} of {len(fine)} series"
 
 
 def _status(group: pd.DataFrame) -> str:
@@ -180,11 +237,12 @@ def _reference_row(rows: pd.DataFrame, model: str) -> pd.Series | None:
     return analysis.reference_row(rows, model)
 
 
-def _reference_mae(table: pd.DataFrame, model: str) -> pd.Series:
+def _reference_score(table: pd.DataFrame, model: str) -> pd.Series:
+    """Per row: the score (``analysis.scores``: MAE, a panel's mean MASE) of its dataset's run of ``model``."""
     ref = {}
     for dataset, rows in table.groupby("dataset", sort=True):
         row = _reference_row(rows, model)
-        ref[dataset] = row["mae"] if row is not None else np.nan
+        ref[dataset] = analysis.score_of(row) if row is not None else np.nan
     return table["dataset"].map(ref)
 
 
@@ -204,10 +262,11 @@ def mean_forecasts(cells: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame
     The absolute error is averaged over seeds itself (not taken of the mean forecast),
     so a seeded model is judged by the error a user of one seed should expect.
     """
-    keys = cells[["cell_id", *VARIANT_KEYS]]
+    series = ["series_id"] if "series_id" in cells else []     # a panel's origins are per series
+    keys = cells[["cell_id", *VARIANT_KEYS, *series]]
     rows = forecasts.merge(keys, on="cell_id", how="inner", validate="many_to_one")
     rows = rows.assign(abs_error=(rows["y_true"] - rows["y_pred"]).abs())
-    return (rows.groupby([*VARIANT_KEYS, "origin_time", "step"], sort=True)[["y_true", "y_pred", "abs_error"]]
+    return (rows.groupby([*VARIANT_KEYS, *series, "origin_time", "step"], sort=True)[["y_true", "y_pred", "abs_error"]]
             .mean().reset_index())
 
 
@@ -239,7 +298,8 @@ def overall(table: pd.DataFrame) -> pd.DataFrame:
     table = table[table["selection"] != selection.TEST_NOTE]
     ran = table[table["n_ok"] > 0]
     names = list(dict.fromkeys(table["variant"]))
-    mae = ran.pivot(index="variant", columns="dataset", values="mae").reindex(names)
+    # A panel counts as one dataset, by its score (mean MASE over its series).
+    mae = ran.assign(_score=analysis.scores(ran)).pivot(index="variant", columns="dataset", values="_score").reindex(names)
     relative = ran.pivot(index="variant", columns="dataset", values="mae_vs_seasonal_naive").reindex(names)
     by_variant = ran.groupby("variant")
     frame = pd.DataFrame({
@@ -356,7 +416,7 @@ def _table_notes(rows: pd.DataFrame) -> list[str]:
 
 def _metric_cells(r) -> list[str]:
     cells = []
-    for d in metrics.DEFINITIONS:
+    for d in metrics.PER_CELL:
         note = getattr(r, f"{d.name}_note", "")
         cells.append("n/a" if note and r.n_ok else fmt(getattr(r, d.name), getattr(r, f"{d.name}_std")))
     return cells
@@ -375,7 +435,7 @@ def dataset_table(rows: pd.DataFrame) -> str:
             "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}", r.refit,
             r.status if r.n_seeds == 1 else f"{r.status} ({r.n_seeds} seeds)",
         ])
-    headers = ["rank", "model", "params", *(d.header for d in metrics.DEFINITIONS), "MAE / naive",
+    headers = ["rank", "model", "params", *(d.header for d in metrics.PER_CELL), "MAE / naive",
                "p vs naive (Holm)", "MCS p", "fit_time_s", "predict_time_s", "n_params", "refit", "status"]
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
@@ -401,7 +461,7 @@ def _fmt_share(share) -> str:
     return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
-def certainty_lines(summary: pd.DataFrame) -> list[str]:
+def certainty_lines(summary: pd.DataFrame, panels: bool = False) -> list[str]:
     """In words: which models the bootstrap cannot order by relative MAE, and how fragile a mean rank is."""
     contenders = summary[summary["lowest_share"] >= 0.025].sort_values("lowest_share", ascending=False,
                                                                        kind="stable")
@@ -414,8 +474,10 @@ def certainty_lines(summary: pd.DataFrame) -> list[str]:
         shares = ", ".join(f"{r.variant} {_fmt_share(r.lowest_share)}" for r in contenders.itertuples())
         claim = f"The data cannot say which of these has the lowest relative MAE (lowest in: {shares} of the draws)."
     n_datasets = int(summary["datasets_total"].max())
+    drawn = ("each dataset's origins (circular blocks as long as the forecasts' overlap; a panel's series, one by "
+             "one)" if panels else "each dataset's origins (circular blocks as long as the forecasts' overlap)")
     return [f"How sure: *95% interval* and *lowest in* come from {analysis.BOOTSTRAP_DRAWS} bootstrap draws of "
-            "each dataset's origins (circular blocks as long as the forecasts' overlap); they show how much "
+            f"{drawn}; they show how much "
             f"these test spans pin the numbers down, not how the models would fare on other data. {claim} "
             f"With {n_datasets} dataset{'s' if n_datasets != 1 else ''}, one place gained on one dataset moves a "
             f"mean rank by {1 / n_datasets:.2g}.", ""]
@@ -503,13 +565,40 @@ def not_ok_lines(rows: pd.DataFrame, cells: pd.DataFrame) -> list[str]:
     lines = []
     cells = test_cells(cells)
     mine = cells[cells["dataset"].isin(set(rows["dataset"]))]
+    panels = analysis.panel_datasets(mine)
     for keys, group in mine.groupby(VARIANT_KEYS, sort=True):
         label, params = keys[1], keys[3]
+        if keys[0] in panels:
+            lines += _panel_not_ok_lines(variant_name(label, params), group)
+            continue
         for (status, reason), bad in group[group["status"] != "ok"].groupby(["status", "reason"], sort=True):
             seeds = sorted(int(s) for s in bad["seed"])
             which = "" if len(group) == 1 else (
                 f" on seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} of {len(group)}")
             lines.append(f"- {variant_name(label, params)}: **{status}**{which}: {reason or '(no reason recorded)'}")
+    return lines
+
+
+PANEL_NOT_OK_SHOWN = 5       # reasons listed per panel variant, and series named per reason
+
+
+def _panel_not_ok_lines(name: str, group: pd.DataFrame) -> list[str]:
+    """A panel variant's cells that did not finish ok: per status and reason, how many series and which."""
+    bad = group[group["status"] != "ok"]
+    n_series = group["series_id"].nunique()
+    seeds = group["seed"].nunique()
+    kinds = sorted(bad.groupby(["status", "reason"], sort=True), key=lambda kv: -kv[1]["series_id"].nunique())
+    lines = []
+    for (status, reason), cells in kinds[:PANEL_NOT_OK_SHOWN]:
+        ids = sorted(cells["series_id"].unique())
+        named = ", ".join(ids[:PANEL_NOT_OK_SHOWN]) + (f" and {len(ids) - PANEL_NOT_OK_SHOWN} more"
+                                                        if len(ids) > PANEL_NOT_OK_SHOWN else "")
+        which = f" on {len(ids)} of {n_series} series ({named})" + (f", {len(cells)} of {len(group)} cells"
+                                                                    if seeds > 1 else "")
+        lines.append(f"- {name}: **{status}**{which}: {reason or '(no reason recorded)'}")
+    if len(kinds) > PANEL_NOT_OK_SHOWN:
+        rest = sum(len(c) for _, c in kinds[PANEL_NOT_OK_SHOWN:])
+        lines.append(f"- {name}: {rest} more cells not ok, for {len(kinds) - PANEL_NOT_OK_SHOWN} other reasons")
     return lines
 
 
@@ -542,6 +631,18 @@ HOW_TO_READ = """How to read:
 - **Cost**: fit_time_s is the mean wall time of one fit, predict_time_s of one predict call (one
   origin); n_params counts fitted parameters; refit says when the model was re-estimated."""
 
+PANEL_HOW_TO_READ = """- **Panels** (a dataset of many series, such as M4 Hourly): every series is walked on its own (M4:
+  one origin, the end of its training part); its metrics are averaged over seeds first, then over the
+  series (*mean*, as M4 reports) with the *median* beside. sMAPE and MASE are M4's; *OWA* is M4's overall
+  weighted average, the mean of sMAPE and MASE each divided by Naive2's, on the panel means (only where
+  naive2 ran). A panel's variants are ranked, and its overall *MAE / seasonal naive* is computed, by mean
+  MASE (each series' error in units of its own in-sample seasonal-naive error): a mean MAE over series
+  would be dominated by the largest series. The overall table counts a panel as one dataset. Panels get
+  no per-origin tests (one origin per series); instead the models are ranked by sMAPE within each
+  series (as M4 ranks): Friedman's test says whether the mean ranks differ, and Nemenyi's critical
+  difference which pairs do, every pair accounted for (Demsar 2006). *published* columns hold the values
+  the dataset's organisers published for the same method, where the catalog carries them."""
+
 
 def _header(run: dict, cells: pd.DataFrame | None) -> list[str]:
     env = run["environment"]
@@ -560,17 +661,19 @@ def _header(run: dict, cells: pd.DataFrame | None) -> list[str]:
         order = ["ok", *sorted(s for s in counts.index if s != "ok")]   # failed, skipped, timeout, ...
         parts = [f"{int(counts[s])} {s}" for s in order if s in counts]
         note = "" if set(counts.index) <= {"ok"} else "; the failed and skipped are listed under each dataset"
-        lines.append(f"Cells (dataset x variant x seed): {len(cells)}: {', '.join(parts)}{note}."
+        what = "dataset x variant x seed x series" if analysis.panel_datasets(cells) else "dataset x variant x seed"
+        lines.append(f"Cells ({what}): {len(cells)}: {', '.join(parts)}{note}."
                      + (f" Selections walked {len(validation)} variant x seed cells over the validation span "
                         "first (listed on the dataset pages)." if len(validation) else ""))
     return lines
 
 
 def leaderboard(run: dict, table: pd.DataFrame, cells: pd.DataFrame | None = None) -> str:
-    lines = ["# Forecasting leaderboard", "", *(f"- {line}" for line in _header(run, cells)), "", HOW_TO_READ,
+    how = HOW_TO_READ + ("\n" + PANEL_HOW_TO_READ if analysis.is_panel(table).any() else "")
+    lines = ["# Forecasting leaderboard", "", *(f"- {line}" for line in _header(run, cells)), "", how,
              "", "## Overall", ""]
     summary = overall(table)
-    lines += [overall_table(summary), "", *certainty_lines(summary)]
+    lines += [overall_table(summary), "", *certainty_lines(summary, analysis.is_panel(table).any())]
     if summary["geomean_mae_vs_seasonal_naive"].notna().any():
         lines += [f"![Accuracy against fit time across datasets]({OVERALL_FILES['cost']})", ""]
     else:
@@ -581,7 +684,10 @@ def leaderboard(run: dict, table: pd.DataFrame, cells: pd.DataFrame | None = Non
         files = dataset_files(dataset)
         lines += [f"## {dataset}", ""]
         links = f"[Page]({files['page']})"
-        if (rows["n_ok"] > 0).any():
+        if (rows["n_ok"] > 0).any() and analysis.is_panel(rows).any():
+            links += (f" · [mean ranks over series]({files['ranks']}) · "
+                      f"[accuracy vs fit time]({files['cost']})")
+        elif (rows["n_ok"] > 0).any():
             links += (f" · [forecasts vs actual]({files['forecasts']}) · "
                       f"[accuracy vs fit time]({files['cost']})")
         lines += [links, ""]
@@ -590,6 +696,8 @@ def leaderboard(run: dict, table: pd.DataFrame, cells: pd.DataFrame | None = Non
 
 
 def _dataset_body(dataset: str, rows: pd.DataFrame, cells: pd.DataFrame | None) -> list[str]:
+    if analysis.is_panel(rows).any():
+        return _panel_body(dataset, rows, cells)
     lines = []
     ran = rows[rows["n_ok"] > 0]
     unit = unit_of(dataset)
@@ -618,16 +726,233 @@ def dataset_page(run: dict, table: pd.DataFrame, dataset: str, cells: pd.DataFra
     lines = [f"# {dataset}", "", "[Back to the leaderboard](LEADERBOARD.md). " + _header(run, None)[0], ""]
     lines += _dataset_body(dataset, rows, cells)
     ran = rows[rows["n_ok"] > 0]
-    if len(ran):
+    if len(ran) and analysis.is_panel(rows).any():
+        lines += _panel_page_lines(dataset, rows)
+    elif len(ran):
         lines += [f"![{dataset}: forecasts vs actual]({files['forecasts']})", "",
                   f"![{dataset}: accuracy vs fit time]({files['cost']})", ""]
         lines += _test_lines(rows)
-    if per_step is not None and len(ran):
+    if per_step is not None and len(ran) and not analysis.is_panel(rows).any():
         lines += _step_lines(table, per_step, dataset)
     lines += _fit_info_lines(ran)
     if cells is not None:
         lines += _selection_lines(dataset, with_cell_defaults(cells))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- panels
+
+PUBLISHED_METRICS = (*metrics.PANEL_MEANS, *(d.name for d in metrics.OF_PANEL))   # sMAPE, MASE, OWA
+# The M4 organisers' names of their benchmarks, and the registry's names of the same methods.
+PUBLISHED_NAMES = {"Naive": "naive", "sNaive": "seasonal_naive", "Naive2": "naive2", "SES": "ses", "Holt": "holt",
+                   "Damped": "damped", "Theta": "theta", "Com": "com"}
+
+
+def published_values(dataset: str) -> pd.DataFrame:
+    """Accuracy published for the dataset, where its catalog entry carries a ``published_*.csv`` file.
+
+    One row per published method (index: the name as published), with the columns of
+    ``PUBLISHED_METRICS`` the file has. The file is read through the loader, so it is
+    checked against the catalog's sha256 like the data; an entry that does not list it
+    falls back to ``$BENCH_DATA_DIR/<dataset>/published_*.csv``. Empty where there is none.
+    """
+    import os
+
+    from bench import data
+    from bench.errors import BenchError
+
+    empty = pd.DataFrame(columns=list(PUBLISHED_METRICS), index=pd.Index([], name="method"))
+    try:
+        ds = data.get_dataset(dataset)
+        listed = [f for f in ds.files if f.name.startswith("published_") and f.name.endswith(".csv")]
+        if listed:
+            path = data.locate_file(ds, listed[0])
+        else:
+            folder = Path(os.environ.get("BENCH_DATA_DIR", "")) / dataset
+            found = sorted(folder.glob("published_*.csv")) if os.environ.get("BENCH_DATA_DIR") else []
+            if not found:
+                return empty
+            path = found[0]
+        frame = pd.read_csv(path)
+    except (BenchError, OSError, pd.errors.ParserError, UnicodeDecodeError):
+        return empty
+    if "method" not in frame:
+        return empty
+    frame = frame.set_index("method")
+    return frame[[m for m in PUBLISHED_METRICS if m in frame]].apply(pd.to_numeric, errors="coerce")
+
+
+def published_rows(rows: pd.DataFrame, values: pd.DataFrame) -> dict:
+    """``{row index: published method}`` for the rows that ran a published method (``PUBLISHED_NAMES``):
+    the row labelled as the model, else the model's only row."""
+    out = {}
+    for method in values.index:
+        model = PUBLISHED_NAMES.get(method)
+        mine = rows[(rows["model"] == model) & (rows["n_ok"] > 0)]
+        named = mine[mine["label"] == model]
+        chosen = named if len(named) else mine
+        if len(chosen) == 1:
+            out[chosen.index[0]] = method
+    return out
+
+
+def fmt3(value, std=np.nan) -> str:
+    """M4's tables' three decimals, with the seeds' standard deviation where there is one."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    return f"{value:.3f}" if np.isnan(std) else f"{value:.3f} ± {std:.2g}"
+
+
+def _panel_protocol(ran: pd.DataFrame, unit: str) -> str:
+    r = ran.iloc[0]
+    walk = (f"one origin, {int(r['test_size'])} points before its end, forecast {int(r['horizon'])} steps ahead "
+            "from everything before it" if r["n_origins"] == 1 else protocol_text(r))
+    return f"Protocol: {int(r['n_series'])} series, each on its own: {walk}." + (f" Unit: {unit}." if unit else "")
+
+
+def _panel_body(dataset: str, rows: pd.DataFrame, cells: pd.DataFrame | None) -> list[str]:
+    """A panel's section: protocol, verdict, the M4-style table, published values not run here, cells not ok."""
+    ran = rows[rows["n_ok"] > 0]
+    lines = ([_panel_protocol(ran, unit_of(dataset)), "", panel_verdict(rows), ""] if len(ran) else
+             ["No model ran on this dataset.", ""])
+    values = published_values(dataset)
+    lines += [panel_table(rows, values), "", *_panel_notes(rows, values)]
+    bad = rows[rows["status"] != "ok"]
+    if len(bad):
+        detail = (not_ok_lines(rows, cells) if cells is not None else
+                  [f"- {r.variant}: **{r.status}**: {r.reason}" for r in bad.itertuples()])
+        lines += ["Cells that did not finish ok, with their reasons:", "", *detail, ""]
+    return lines
+
+
+def panel_table(rows: pd.DataFrame, values: pd.DataFrame | None = None) -> str:
+    """The M4-style table: per variant the panel means (± seeds) and medians of the metrics whose mean over
+    series means something, the panel-level ones (OWA), the published values, the mean rank over series
+    by sMAPE, fit time per series and parameters."""
+    values = published_values(rows["dataset"].iloc[0]) if values is None else values
+    shown = [m for m in PUBLISHED_METRICS if f"published_{m}" in rows and rows[f"published_{m}"].notna().any()]
+    best = best_row(rows)
+    body = []
+    for r in rows.itertuples():
+        cells = []
+        for m in metrics.PANEL_MEANS:
+            cells += [fmt3(getattr(r, m), getattr(r, f"{m}_std")), fmt3(getattr(r, f"{m}_median"))]
+        cells += [fmt3(getattr(r, d.name)) for d in metrics.OF_PANEL]
+        cells += [fmt3(getattr(r, f"published_{m}")) for m in shown]
+        body.append([
+            fmt_rank(r.rank), f"{r.label} [{r.selection}]" if r.selection else r.label, r.params_text or "-",
+            *cells, "-" if np.isnan(r.series_mean_rank) else f"{r.series_mean_rank:.2f}",
+            fmt_time(r.fit_time_total_s), "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}",
+            ("best, " if best is not None and r.Index == best.name else "")
+            + (r.status if r.n_seeds == 1 else f"{r.status} ({r.n_seeds} seeds)"),
+        ])
+    headers = ["rank", "model", "params"]
+    for m in metrics.PANEL_MEANS:
+        header = metrics.BY_NAME[m].header
+        headers += [f"{header} mean", f"{header} median"]
+    headers += [d.header for d in metrics.OF_PANEL]
+    headers += [f"published {metrics.BY_NAME[m].header}" for m in shown]
+    headers += [f"mean rank over series ({metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]})",
+                "fit_time_s per series", "n_params (median)", "status"]
+    return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _panel_notes(rows: pd.DataFrame, values: pd.DataFrame) -> list[str]:
+    """What the panel table's numbers rest on, and the published values of methods not run here."""
+    lines = []
+    ran = rows[rows["n_ok"] > 0]
+    if len(ran):
+        owa = metrics.OF_PANEL[0] if metrics.OF_PANEL else None
+        lines.append(
+            "Means and medians are over series of each series' mean over seeds (± the standard deviation over "
+            "seeds of the panel mean); *rank* orders the models by mean MASE"
+            + (f"; {owa.header} is relative to {owa.reference}'s panel means"
+               + ("" if rows[owa.name].notna().any() else f", and {owa.reference} did not run here") if owa else "")
+            + ". fit_time_s per series is the wall time of fitting one series (all its fits), mean over series.")
+        incomplete = ran[ran["n_series_ok"] < ran["n_series"]]
+        if len(incomplete):
+            lines.append("Means over fewer series (a model that did not finish on every series): " + ", ".join(
+                f"{r.variant} ({int(r.n_series_ok)} of {int(r.n_series)})" for r in incomplete.itertuples()) + ".")
+    matched = set(published_rows(rows, values).values())
+    others = values.loc[[m for m in values.index if m not in matched]]
+    if len(others):
+        body = [[m, *(fmt3(others.loc[m, c]) for c in others.columns)] for m in others.index]
+        lines.append("Published values of methods not run here, for reference:\n\n" + tabulate(
+            body, headers=["method", *(metrics.BY_NAME[c].header for c in others.columns)], tablefmt="github",
+            disable_numparse=True))
+    return [line for text in lines for line in (text, "")]
+
+
+def panel_verdict(rows: pd.DataFrame) -> str:
+    """A panel's verdict: the lowest mean MASE, and which models the comparison over series tells apart.
+
+    The comparison ranks the models by sMAPE within each series where all of them ran;
+    Friedman's test says whether the mean ranks differ at all, and Nemenyi's critical
+    difference which models are worse than the best-ranked one, every pair accounted for.
+    """
+    best = best_row(rows)
+    if best is None:
+        return "Every model that ran here was chosen on the test span: no honest verdict."
+    level = "".join(f", {d.header} {fmt3(best[d.name])}" for d in metrics.OF_PANEL if np.isfinite(best[d.name]))
+    head = (f"**Lowest mean MASE: {best['variant']}**, {fmt3(best['mase'])} (sMAPE {fmt3(best['smape'])}%{level}) "
+            f"over {int(best['n_series_ok'])} series.")
+    fair = rows[analysis.honest(rows) & (rows["n_ok"] > 0)]
+    compared = fair[fair["series_mean_rank"].notna()].sort_values("series_mean_rank", kind="stable")
+    left_out = fair[fair["series_mean_rank"].isna()]
+    rank_metric = metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]
+    if len(compared) < 2:
+        middle = "Fewer than two models finished on every series: no comparison over series."
+    else:
+        top, first = compared.iloc[0], compared.iloc[0]["series_mean_rank"]
+        p, cd = top["friedman_p"], top["nemenyi_cd"]
+        n, k = int(top["series_compared"]), len(compared)
+        middle = (f"Ranked by {rank_metric} within each of the {n} series (as M4 ranks), **{top['variant']}** has "
+                  f"the best mean rank of the {k} models that finished on every series ({first:.2f})")
+        if np.isnan(p):
+            middle += "; with fewer than two series there is no test."
+        elif p >= SIGNIFICANCE:
+            middle += (f"; Friedman's test finds no difference between their mean ranks ({_p_phrase(p)}): the "
+                       "data cannot tell these models apart.")
+        else:
+            others = compared.iloc[1:]
+            close = others[others["series_mean_rank"] - first <= cd]
+            worse = others[others["series_mean_rank"] - first > cd]
+            names = lambda frame: ", ".join(f"{r.variant} ({r.series_mean_rank:.2f})" for r in frame.itertuples())
+            middle += (f"; Friedman's test rejects equal mean ranks ({_p_phrase(p)}), and with Nemenyi's critical "
+                       f"difference of {cd:.2f} ranks at 5% (every pair accounted for) ")
+            middle += (f"the data cannot tell it apart from {names(close)}" if len(close) else
+                       "every other model is significantly worse")
+            middle += f"; significantly worse: {names(worse)}." if len(close) and len(worse) else "."
+    if len(left_out):
+        middle += " Not compared (did not finish on every series): " + ", ".join(
+            f"{r.variant} ({int(r.n_series_ok)} of {int(r.n_series)})" for r in left_out.itertuples()) + "."
+    n_params = best["n_params"]
+    cost = (f"Cost of {best['variant']}: {fmt_time(best['fit_time_total_s'])} s of fitting per series, "
+            f"{fmt_params(n_params, n_params)} fitted parameter{'' if n_params == 1 else 's'} (median over series).")
+    return " ".join([head, middle, cost])
+
+
+def _panel_page_lines(dataset: str, rows: pd.DataFrame) -> list[str]:
+    """The panel page's plots and the comparison over series behind the verdict."""
+    files = dataset_files(dataset)
+    lines = [f"![{dataset}: mean ranks over series with Nemenyi's critical difference]({files['ranks']})", "",
+             f"![{dataset}: accuracy vs fit time]({files['cost']})", ""]
+    compared = rows[rows["series_mean_rank"].notna()].sort_values("series_mean_rank", kind="stable")
+    if len(compared) < 2:
+        return lines
+    top = compared.iloc[0]
+    cd, first = top["nemenyi_cd"], top["series_mean_rank"]
+    body = [[r.variant, f"{r.series_mean_rank:.2f}", f"{r.series_mean_rank - first:+.2f}",
+             "-" if r.Index == top.name else ("yes" if r.series_mean_rank - first > cd else "no")]
+            for r in compared.itertuples()]
+    friedman = top["friedman_p"]
+    lines += [f"Comparison over series: {int(top['series_compared'])} series, {len(compared)} models ranked by "
+              f"{metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]} within each series (ties share their mean "
+              f"rank). Friedman's test (Iman-Davenport F): {_p_phrase(friedman)}. Nemenyi's critical difference at "
+              f"5%: {cd:.3f} ranks; two models whose mean ranks differ by more are significantly different.", "",
+              tabulate(body, headers=["model", "mean rank", "vs best", "significantly worse than the best"],
+                       tablefmt="github", disable_numparse=True), ""]
+    return lines
 
 
 def _test_lines(rows: pd.DataFrame) -> list[str]:
@@ -779,6 +1104,14 @@ def cost_plot(table: pd.DataFrame, dataset: str | None = None, colors: dict | No
 
     summary = overall(table)
     colors = colors or _colors(table)
+    if dataset is not None and analysis.is_panel(table[table["dataset"] == dataset]).any():
+        ran = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
+        points = pd.DataFrame({"name": ran["variant"], "cost_s": ran["fit_time_total_s"],
+                               "error": analysis.scores(ran), "n_params": ran["n_params"]})
+        return plots.cost_accuracy_figure(
+            points, colors=colors, title=f"{dataset}: accuracy vs fit time (lower left is better)",
+            xlabel="wall time of fitting one series (s, log scale; mean over series)",
+            ylabel="MASE (mean over series)")
     if dataset is not None:
         ran = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
         unit = unit_of(dataset)
@@ -808,6 +1141,20 @@ def steps_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors
                                     reference=None if naive is None else naive["variant"])
 
 
+def series_ranks_plot(table: pd.DataFrame, dataset: str, colors: dict | None = None):
+    """Figure: a panel's mean ranks over series with Nemenyi's critical difference (a Demsar diagram)."""
+    from bench import plots
+
+    rows = table[(table["dataset"] == dataset) & table["series_mean_rank"].notna()]
+    first = rows.iloc[0]
+    return plots.critical_difference_figure(
+        pd.Series(rows["series_mean_rank"].to_numpy(), index=rows["variant"]),
+        critical_difference=float(first["nemenyi_cd"]), n_series=int(first["series_compared"]),
+        title=f"{dataset}: mean rank by {metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]} over "
+              f"{int(first['series_compared'])} series (1 = best), Friedman {_p_phrase(first['friedman_p'])}",
+        colors=colors or _colors(table))
+
+
 def _colors(table: pd.DataFrame) -> dict:
     """One colour per variant, in overall order, then the rows the overall table leaves out."""
     from bench import plots
@@ -833,6 +1180,11 @@ def render_plots(table: pd.DataFrame, per_step: pd.DataFrame) -> dict[str, bytes
         if not (rows["n_ok"] > 0).any():
             continue
         files = dataset_files(dataset)
+        if analysis.is_panel(rows).any():
+            out[files["cost"]] = plots.png_bytes(cost_plot(table, dataset, colors))
+            if rows["series_mean_rank"].notna().sum() >= 2:
+                out[files["ranks"]] = plots.png_bytes(series_ranks_plot(table, dataset, colors))
+            continue
         out[files["forecasts"]] = plots.png_bytes(forecasts_plot(table, per_step, dataset, colors))
         out[files["cost"]] = plots.png_bytes(cost_plot(table, dataset, colors))
         out[files["steps"]] = plots.png_bytes(steps_plot(table, per_step, dataset, colors))

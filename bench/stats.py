@@ -1,5 +1,6 @@
 """Statistics for the leaderboards: Diebold-Mariano tests, a model confidence set, Holm's
-adjustment, block-bootstrap draws, ranks, skill, Pareto fronts.
+adjustment, block-bootstrap draws, ranks, skill, Pareto fronts, and for panels the
+Friedman test with Nemenyi's critical difference over series.
 
 Pure functions of arrays and DataFrames; nothing here reads the store or draws a figure.
 
@@ -245,3 +246,55 @@ def pareto_front(cost, error) -> np.ndarray:
         others = valid & (cost <= cost[i]) & (error <= error[i]) & ((cost < cost[i]) | (error < error[i]))
         front[i] = not others.any()
     return front
+
+
+# ---------------------------------------------------------------------------- panels: comparisons over series
+
+class RankComparison(NamedTuple):
+    """Mean ranks of k models over n series (blocks), Friedman's test and Nemenyi's critical difference."""
+    mean_ranks: pd.Series      # by model, 1 = best
+    n_series: int
+    friedman_stat: float       # Iman-Davenport F (Friedman's chi-square made less conservative)
+    friedman_p: float
+    critical_difference: float  # two models whose mean ranks differ by more differ at ``alpha``
+    alpha: float
+
+
+def nemenyi_critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
+    """Nemenyi's critical difference for ``k`` models ranked on ``n`` series (Demsar 2006).
+
+    ``q_alpha sqrt(k (k + 1) / (6 n))`` with ``q_alpha`` the studentized range quantile
+    for ``k`` means and infinite degrees of freedom, over sqrt(2): 1.960 for 2 models,
+    2.343 for 3, 3.164 for 10 at 5%.
+    """
+    if k < 2 or n < 1:
+        return math.nan
+    q = sps.studentized_range.ppf(1.0 - alpha, k, np.inf) / math.sqrt(2.0)
+    return float(q * math.sqrt(k * (k + 1) / (6.0 * n)))
+
+
+def rank_comparison(scores: pd.DataFrame, alpha: float = 0.05) -> RankComparison:
+    """Compare the columns (models) of ``scores`` (series x models, lower is better) over the series.
+
+    Within each series the models are ranked (ties share their mean rank); series where
+    a model has no score are left out, so every model is ranked on the same series.
+    Friedman's test of equal mean ranks uses Iman and Davenport's F form,
+    ``(n - 1) chi2 / (n (k - 1) - chi2)`` with ``k - 1`` and ``(k - 1)(n - 1)`` degrees of
+    freedom; Nemenyi's post-hoc test compares every pair at once, all ``k (k - 1) / 2``
+    comparisons accounted for (Demsar 2006, Journal of Machine Learning Research 7).
+    Series are the independent blocks: M4 forecasts each from one origin.
+    """
+    complete = scores.dropna(axis=0, how="any")
+    n, k = complete.shape
+    ranks_by_series = complete.rank(axis=1, method="average", ascending=True)
+    mean = ranks_by_series.mean(axis=0) if n else pd.Series(np.nan, index=scores.columns)
+    stat = p = math.nan
+    if n >= 2 and k >= 2:
+        chi2 = 12.0 * n / (k * (k + 1)) * (float(np.sum(mean.to_numpy() ** 2)) - k * (k + 1) ** 2 / 4.0)
+        denominator = n * (k - 1) - chi2
+        if denominator > 0:
+            stat = (n - 1) * chi2 / denominator
+            p = float(sps.f.sf(stat, k - 1, (k - 1) * (n - 1)))
+        else:           # every series ranks the models the same way: as significant as it gets
+            stat, p = math.inf, 0.0
+    return RankComparison(mean, n, stat, p, nemenyi_critical_difference(k, n, alpha), alpha)

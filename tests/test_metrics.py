@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench import metrics
@@ -63,6 +64,49 @@ def test_mape_is_declared_meaningless_where_an_actual_is_zero_or_near_it_and_say
 
 
 def test_the_metric_table_names_every_metric_the_runner_computes_once():
-    names = [d.name for d in metrics.DEFINITIONS]
-    assert names == list(metrics.METRICS) == ["mae", "rmse", "mape", "smape", "mase"]
+    assert [d.name for d in metrics.DEFINITIONS] == ["mae", "rmse", "mape", "smape", "mase", "owa"]
+    assert list(metrics.METRICS) == list(metrics.STORED) == ["mae", "rmse", "mape", "smape", "mase"]
     assert [d.name for d in metrics.DEFINITIONS if d.undefined] == ["mape"]
+    assert [d.name for d in metrics.OF_PANEL] == ["owa"] and metrics.BY_NAME["owa"].reference == "naive2"
+    # Each says whether a mean over a panel's series means anything, and why.
+    assert metrics.PANEL_MEANS == ("smape", "mase")
+    assert all(d.why and d.direction == "lower" for d in metrics.DEFINITIONS)
+
+
+def test_score_gives_what_the_runner_stores_for_a_walk(air):
+    from bench import forecaster
+    from bench.runner import walk_forward
+    from bench.splits import WalkForward
+
+    split = WalkForward(horizon=12, test_size=36)
+    for name in ("naive", "seasonal_naive", "drift"):
+        walk = walk_forward(forecaster.build(name, {}, season_length=12, seed=0, horizon=12), air, split, 12)
+        assert metrics.score(y_true=walk.actuals, y_pred=walk.forecasts, scales=walk.mase_scales) == walk.score()
+    assert metrics.unscorable({"mae": np.inf, "rmse": 1.0, "mape": np.nan, "smape": 2.0, "mase": np.nan}) == ["mae"]
+
+
+def test_owa_is_the_mean_of_smape_and_mase_each_relative_to_the_reference():
+    assert metrics.owa({"smape": 10.0, "mase": 3.0}, {"smape": 20.0, "mase": 2.0}) == pytest.approx((0.5 + 1.5) / 2)
+    # M4 Hourly as published: sNaive against Naive2.
+    assert metrics.owa({"smape": 13.912, "mase": 1.193}, {"smape": 18.383, "mase": 2.395}) == pytest.approx(0.627,
+                                                                                                        abs=5e-4)
+
+
+@pytest.mark.slow
+def test_m4s_smape_and_mase_reproduce_the_published_naive_and_seasonal_naive_on_m4_hourly():
+    from bench import data
+
+    if not hasattr(data, "load_panel") or "m4_hourly" not in data.catalog_names():
+        pytest.skip("the M4 Hourly catalog entry and the panel loader are not in this tree")
+    panel = data.load_panel(data.get_dataset("m4_hourly"))
+    assert len(panel) == 414
+    scores = {"naive": [], "seasonal_naive": []}
+    for y in panel.values():
+        train, test = y.to_numpy()[:-48], y.to_numpy()[-48:]
+        for name, forecast in (("naive", np.repeat(train[-1], 48)), ("seasonal_naive", np.tile(train[-24:], 2))):
+            scores[name].append(metrics.score(y_true=test, y_pred=forecast,
+                                              scales=[metrics.seasonal_naive_scale(train, 24)]))
+    means = {name: pd.DataFrame(rows)[["smape", "mase"]].mean() for name, rows in scores.items()}
+    # M4's published Hourly values (../shared/data/m4_hourly/published_hourly_benchmarks.csv), to their 3 decimals.
+    assert round(means["naive"]["smape"], 3) == 43.003 and round(means["naive"]["mase"], 3) == 11.608
+    assert round(means["seasonal_naive"]["smape"], 3) == 13.912 and round(means["seasonal_naive"]["mase"], 3) == 1.193

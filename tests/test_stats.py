@@ -152,3 +152,36 @@ def test_pareto_front_keeps_points_nothing_beats_on_both_cost_and_error():
     error = [10.0, 5.0, 6.0, 20.0, 5.0, 1.0, 5.0]
     # (3, 6) is beaten by (2, 5); (4, 5) too (same error, dearer); the two (2, 5) tie and both stay.
     assert stats.pareto_front(cost, error).tolist() == [True, True, False, True, True, False, False]
+
+
+@pytest.mark.parametrize("k, q", [(2, 1.960), (3, 2.343), (4, 2.569), (5, 2.728), (10, 3.164)])
+def test_nemenyis_critical_difference_uses_demsars_critical_values(k, q):
+    # Demsar (2006), table 5(a): q_0.05 for k classifiers; CD = q sqrt(k (k + 1) / (6 N)).
+    assert stats.nemenyi_critical_difference(k, 50) == pytest.approx(q * math.sqrt(k * (k + 1) / 300), abs=1e-3)
+
+
+def test_the_comparison_over_series_is_friedmans_test_on_mean_ranks_of_complete_series():
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame(rng.normal(size=(30, 4)) + [0.0, 0.3, 0.6, 2.0], columns=list("abcd"))
+    scores.iloc[3, 2] = np.nan                       # a series where c did not run is left out for every model
+    result = stats.rank_comparison(scores)
+    complete = scores.drop(index=3)
+    assert result.n_series == 29
+    pd.testing.assert_series_equal(result.mean_ranks, complete.rank(axis=1).mean())
+    chi2 = sps.friedmanchisquare(*(complete[c] for c in complete)).statistic     # no ties: the same statistic
+    n, k = complete.shape
+    iman_davenport = (n - 1) * chi2 / (n * (k - 1) - chi2)
+    assert result.friedman_stat == pytest.approx(iman_davenport)
+    assert result.friedman_p == pytest.approx(sps.f.sf(iman_davenport, k - 1, (k - 1) * (n - 1)))
+    assert result.friedman_p < 0.001 and result.critical_difference == stats.nemenyi_critical_difference(4, 29)
+
+
+@pytest.mark.slow
+def test_equally_good_models_are_told_apart_in_about_five_percent_of_panels():
+    # 1,000 panels of 100 series where 5 models are equally good: Friedman's test rejects
+    # about 5% of them, and Nemenyi's test finds some pair different in at most about 5%.
+    rng = np.random.default_rng(7)
+    results = [stats.rank_comparison(pd.DataFrame(rng.normal(size=(100, 5)))) for _ in range(1000)]
+    friedman = np.mean([r.friedman_p < 0.05 for r in results])
+    nemenyi = np.mean([r.mean_ranks.max() - r.mean_ranks.min() > r.critical_difference for r in results])
+    assert 0.03 <= friedman <= 0.07 and nemenyi <= 0.065
