@@ -15,6 +15,11 @@ Exit 1 when a cell regressed, 0 when none did, 2 when the inputs cannot be compa
 - Accuracy, seeded models: the new mean MAE may exceed the base mean by at most the
   larger of that tolerance and two standard errors of the difference of the means
   over seeds; seed noise alone is not a regression.
+- Panels (a row with ``n_series`` above 1): the row's numbers are the dataset-level
+  means over series (``bench.analysis.panel_numbers``: seeds averaged per series first),
+  and the gate judges the metrics whose mean over series means something
+  (``metrics.PANEL_MEANS``: sMAPE and MASE) by the same rules instead of MAE, which a
+  mean over series of different scales leaves to the largest series.
 - Speed: times are divided by each run's calibration time (a fixed workload timed in
   the same run, bench/calibration.py), so a faster or slower machine cancels out. A
   cell regresses when its normalised fit or predict time grows by more than
@@ -31,11 +36,15 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from bench import metrics
 from bench.errors import BenchError
 
 KEY = ["dataset", "label", "model", "params_text"]
 NUMBERS = ["n_seeds", "mae", "mae_std", "fit_time_s", "predict_time_s", "calibration_s"]
-JUDGED = {"mae": "MAE", "fit_time_s": "fit time", "predict_time_s": "predict time"}
+# What the gate judges the accuracy of a row by: MAE, or on a panel the means over series that mean something.
+ACCURACY = {"single": ("mae",), "panel": metrics.PANEL_MEANS}
+PANEL_NUMBERS = ["n_series", *(m for name in metrics.PANEL_MEANS for m in (name, f"{name}_std"))]
+TIMES = {"fit_time_s": "fit time", "predict_time_s": "predict time"}
 MIN_FIT_S = 0.2
 MIN_PREDICT_S = 0.05
 
@@ -69,8 +78,8 @@ def read_results(path: str | Path) -> pd.DataFrame:
         raise BenchError(f"{path}: not a results table of this harness (missing columns: {', '.join(missing)})")
     if table.empty:
         raise BenchError(f"{path}: the results table has no rows")
-    for column in NUMBERS:      # "n/a" or "" become NaN, which the gate then refuses on an ok row
-        table[column] = pd.to_numeric(table[column], errors="coerce")
+    for column in NUMBERS + [c for c in PANEL_NUMBERS if c in table]:    # "n/a" or "" become NaN, which the
+        table[column] = pd.to_numeric(table[column], errors="coerce")        # gate then refuses on an ok row
     calibration = table["calibration_s"].iloc[0]
     if not (np.isfinite(calibration) and calibration > 0):
         raise BenchError(f"{path}: calibration_s is {calibration}; times cannot be compared without a positive "
@@ -78,7 +87,8 @@ def read_results(path: str | Path) -> pd.DataFrame:
     table["params_text"] = table["params_text"].astype(object).fillna("")    # read_csv makes "" NaN
     # A selection's row is the entry, whichever variant it chose: the choice may change
     # between runs, and then its accuracy is what the gate judges.
-    selected = table["selection"].fillna("").astype(bool) if "selection" in table else pd.Series(False, table.index)
+    selected = (table["selection"].astype(object).fillna("").astype(bool) if "selection" in table
+                else pd.Series(False, table.index))
     table["chosen_params"] = table["params_text"].where(selected, "")
     table.loc[selected, "params_text"] = ""
     if "selection_group" in table:     # select = "test" rows carry the chosen variant's label
@@ -100,6 +110,12 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances(
         raise BenchError(f"the runs are of different suites ({', '.join(sorted(suites[0]))} vs "
                          f"{', '.join(sorted(suites[1]))}); compare runs of one suite")
     cal_base, cal_new = float(base["calibration_s"].iloc[0]), float(new["calibration_s"].iloc[0])
+    # A table of a run without panels has no panel columns: both sides get them, so that they merge by side.
+    for column in PANEL_NUMBERS:
+        if column in base or column in new:
+            base, new = (t if column in t else t.assign(**{column: np.nan}) for t in (base, new))
+    used = [*KEY, *NUMBERS, *PANEL_NUMBERS, "status", "chosen_params"]
+    base, new = (t[[c for c in used if c in t]] for t in (base, new))
     merged = base.merge(new, on=KEY, how="outer", suffixes=("_base", "_new"), indicator="side")
     rows = []
     for r in merged.to_dict("records"):
@@ -107,11 +123,24 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances(
     return pd.DataFrame(rows)
 
 
+def _is_panel(r: dict) -> bool:
+    return any(_number(r.get(f"n_series_{side}")) > 1 for side in ("base", "new"))
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return np.nan
+
+
 def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
     out = {"mae_base": r.get("mae_base"), "mae_new": r.get("mae_new"), "mae_change_pct": np.nan,
            "fit_ratio": np.nan, "predict_ratio": np.nan, "verdict": "ok", "why": ""}
-    broken = [f"{side} {JUDGED[c]} is {r.get(f'{c}_{side}')}" for side in ("base", "new")
-              for c in JUDGED if r.get(f"status_{side}") == "ok" and not np.isfinite(r.get(f"{c}_{side}"))]
+    accuracy = ACCURACY["panel" if _is_panel(r) else "single"]
+    judged = {**{m: metrics.BY_NAME[m].header.split()[0] for m in accuracy}, **TIMES}
+    broken = [f"{side} {judged[c]} is {r.get(f'{c}_{side}')}" for side in ("base", "new")
+              for c in judged if r.get(f"status_{side}") == "ok" and not np.isfinite(_number(r.get(f"{c}_{side}")))]
     if broken:
         return {**out, "verdict": "REGRESSION", "why": f"status ok but {'; '.join(broken)}: not a finite number"}
     if r["side"] == "left_only":
@@ -129,14 +158,15 @@ def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
         out["why"] = f"selection chose {chosen_new} (was {chosen_base})"
     base_mae, new_mae = r["mae_base"], r["mae_new"]
     out["mae_change_pct"] = 100.0 * (new_mae - base_mae) / base_mae if base_mae else np.nan
-    allowed = tol.mae_tolerance * abs(base_mae)
-    if r["n_seeds_base"] > 1 or r["n_seeds_new"] > 1:
-        se = math.sqrt(_var_of_mean(r["mae_std_base"], r["n_seeds_base"])
-                       + _var_of_mean(r["mae_std_new"], r["n_seeds_new"]))
-        allowed = max(allowed, 2.0 * se)
-    if new_mae - base_mae > allowed:
-        reasons.append(f"MAE {base_mae:.4g} -> {new_mae:.4g} (+{new_mae - base_mae:.3g}, allowed "
-                       f"+{allowed:.3g})")
+    for m in accuracy:
+        base, new = _number(r[f"{m}_base"]), _number(r[f"{m}_new"])
+        allowed = tol.mae_tolerance * abs(base)
+        if r["n_seeds_base"] > 1 or r["n_seeds_new"] > 1:
+            se = math.sqrt(_var_of_mean(_number(r.get(f"{m}_std_base")), r["n_seeds_base"])
+                           + _var_of_mean(_number(r.get(f"{m}_std_new")), r["n_seeds_new"]))
+            allowed = max(allowed, 2.0 * se)
+        if new - base > allowed:
+            reasons.append(f"{judged[m]} {base:.4g} -> {new:.4g} (+{new - base:.3g}, allowed +{allowed:.3g})")
     for kind, floor in (("fit", tol.min_fit_s), ("predict", tol.min_predict_s)):
         t_base, t_new = r[f"{kind}_time_s_base"], r[f"{kind}_time_s_new"]
         if not (t_base > 0 and t_new > 0):

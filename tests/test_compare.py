@@ -182,3 +182,42 @@ def _gate_suite(tmp_path):
     path.write_text('name = "gate"\n[[datasets]]\nname = "air_passengers"\ntest_size = 24\n'
                     '[[models]]\nname = "naive"\n')
     return str(path)
+
+
+def _panel_table(**over):
+    return _table(**{"n_series": 414, "smape": 18.0, "smape_std": np.nan, "mase": 2.4, "mase_std": np.nan, **over})
+
+
+def test_a_panel_row_is_judged_by_its_mean_smape_and_mase_over_series_not_by_mae():
+    # The panel mean of MAE is left to the largest series: it may move without a regression.
+    assert compare.compare(_panel_table(), _panel_table(mae=12.0))["verdict"][0] == "ok"
+    worse = compare.compare(_panel_table(), _panel_table(mase=2.43))
+    assert worse["verdict"][0] == "REGRESSION" and worse["why"][0].startswith("MASE 2.4 -> 2.43")
+    assert compare.compare(_panel_table(), _panel_table(smape=18.1))["verdict"][0] == "ok"        # within 1%
+    assert "sMAPE 18 -> 18.3" in compare.compare(_panel_table(), _panel_table(smape=18.3))["why"][0]
+    # Seeds: two standard errors of the difference of the seeds' panel means.
+    seeded = dict(n_seeds=3, smape_std=0.3, mase_std=0.01)
+    assert compare.compare(_panel_table(**seeded), _panel_table(**{**seeded, "smape": 18.4}))["verdict"][0] == "ok"
+    broken = compare.compare(_panel_table(), _panel_table(mase=np.nan))
+    assert broken["why"][0] == "status ok but new MASE is nan: not a finite number"
+    # A single series beside it keeps the MAE gate.
+    assert compare.compare(_table(n_series=1), _table(mae=10.11))["verdict"][0] == "REGRESSION"
+
+
+def test_a_panel_run_compares_with_itself_and_a_worse_one_from_results_csv(tmp_path, capsys):
+    from bench import report
+    from tests.test_panel_report import MODELS, make_series, panel_frames
+    from tests.test_report import RUN
+
+    cells, forecasts = panel_frames("m4_hourly", make_series(12), MODELS)
+    table = report.aggregate(cells, forecasts, RUN)
+    base, same, worse = tmp_path / "base.csv", tmp_path / "same.csv", tmp_path / "worse.csv"
+    base.write_text(report.results_csv(table))
+    same.write_text(report.results_csv(table))
+    worse_cells = cells.assign(mase=np.where(cells["label"] == "naive2", cells["mase"] * 1.05, cells["mase"]))
+    worse.write_text(report.results_csv(report.aggregate(worse_cells, forecasts, RUN)))
+    assert compare.main(base, same) == 0
+    assert "4 cells, 0 regressions" in capsys.readouterr().out
+    assert compare.main(base, worse) == 1
+    line = next(l for l in capsys.readouterr().out.splitlines() if "REGRESSION" in l)
+    assert "naive2" in line and "MASE" in line
