@@ -5,7 +5,9 @@ Mcompetitions/M4-methods repository), step by step on the training window:
 
 1. Deseasonalise: when M4's 90% autocorrelation test says the series is seasonal
    (``bench.seasonality.is_seasonal``), divide it by the seasonal figure of R's
-   classical multiplicative decomposition (``classical_seasonal_indices``).
+   classical multiplicative decomposition (``classical_seasonal_indices``). This is
+   ``SeasonalAdjustment`` below, which the other M4 benchmarks share
+   (``baselines/m4_benchmarks.py``).
 2. Theta line 0: the least-squares line ``a + b t`` through the deseasonalised
    series (t = 1..n). Theta line 2: ``2 y - (a + b t)``.
 3. Simple exponential smoothing of theta line 2, as R's ``forecast::ses()``:
@@ -44,6 +46,8 @@ to average 1).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
@@ -70,11 +74,9 @@ class Theta:
             raise ModelSkipped(f"{len(values)} observations are too few for Theta "
                                f"(needs {MIN_OBSERVATIONS})")
         n = len(values)
-        m = usable_season(self.season_length, self.max_season)
-        self.deseasonalised_ = bool(m > 1 and np.all(values > 0) and is_seasonal(values, m))
-        # The figure by position in the season, counted from the window's first point.
-        self.figure_ = classical_seasonal_indices(values, m)[:m] if self.deseasonalised_ \
-            else np.ones(1)
+        self.season_ = SeasonalAdjustment.fit(values, self.season_length, self.max_season)
+        self.deseasonalised_ = self.season_.applied
+        self.figure_ = self.season_.figure
         adjusted = values / self._indices(0, n)
 
         t = np.arange(1, n + 1, dtype=float)
@@ -104,14 +106,45 @@ class Theta:
         return forecast * self._indices(self.n_seen_, horizon)
 
     def n_params(self) -> int:
-        return 4 + (len(self.figure_) - 1 if self.deseasonalised_ else 0)
+        return 4 + self.season_.n_params
 
     def fit_info(self) -> dict:
         return {"deseasonalised": self.deseasonalised_, "alpha": self.alpha_}
 
     def _indices(self, start: int, count: int) -> np.ndarray:
-        """The seasonal figure at window positions start, start + 1, ... (all 1 when not deseasonalised)."""
-        return self.figure_[np.arange(start, start + count) % len(self.figure_)]
+        return self.season_.indices(start, count)
+
+
+@dataclass(frozen=True)
+class SeasonalAdjustment:
+    """M4's deseasonalisation, shared by its benchmarks (Theta here, the others in m4_benchmarks).
+
+    When the season is usable (at most ``max_season``), the window is positive and M4's
+    90% autocorrelation test finds the season, ``figure`` holds R's classical
+    multiplicative seasonal figure by position in the season, counted from the window's
+    first point; otherwise it is ``[1.0]`` and nothing is adjusted.
+    """
+    figure: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray, season_length: int, max_season: int = MAX_SEASON) -> SeasonalAdjustment:
+        m = usable_season(season_length, max_season)
+        if m > 1 and np.all(values > 0) and is_seasonal(values, m):
+            return cls(classical_seasonal_indices(values, m)[:m])
+        return cls(np.ones(1))
+
+    @property
+    def applied(self) -> bool:
+        return len(self.figure) > 1
+
+    @property
+    def n_params(self) -> int:
+        """m - 1 when applied: m indices estimated from the data, normalised to average 1."""
+        return len(self.figure) - 1
+
+    def indices(self, start: int, count: int) -> np.ndarray:
+        """The figure at window positions start, start + 1, ... (all 1 when not applied)."""
+        return self.figure[np.arange(start, start + count) % len(self.figure)]
 
 
 def ses_levels(x: np.ndarray, alpha: float, initial_level: float) -> np.ndarray:
