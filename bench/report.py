@@ -26,7 +26,7 @@ REFERENCE_MODEL = "seasonal_naive"   # the overall table's skill is MAE relative
 NAIVE_MODEL = "naive"
 SIGNIFICANCE = 0.05                  # p-values below this are marked, and the confidence set is 95%
 N_PLOTTED = 3                        # forecast and per-step plots show this many best models (and naive)
-SUMMARY_COLUMNS = ["dataset", "variant", "rank", "mae", "mae_std", "rmse", "mape", "smape", "mase",
+SUMMARY_COLUMNS = ["dataset", "variant", "rank", "mae", "mae_std", *(m for m in metrics.STORED if m != "mae"),
                    "mae_vs_naive", "dm_p_vs_naive_holm", "mcs_p", "fit_time_s", "predict_time_s",
                    "n_params", "status"]
 OVERALL_FILES = {"cost": "cost_vs_accuracy.png", "ranks": "rank_heatmap.png"}
@@ -119,7 +119,10 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
         panel = keys[0] in panels
         row.update(n_seeds=group["seed"].nunique() if panel else len(group), n_ok=len(ok))
         row["status"] = _panel_status(group) if panel else _status(group)
-        row["reason"] = "; ".join(sorted(set(group.loc[group["status"] != "ok", "reason"])))
+        reasons = sorted(set(group.loc[group["status"] != "ok", "reason"]))
+        if panel and len(reasons) > PANEL_NOT_OK_SHOWN:      # a reason per series would swamp results.csv
+            reasons = [*reasons[:PANEL_NOT_OK_SHOWN], f"and {len(reasons) - PANEL_NOT_OK_SHOWN} other reasons"]
+        row["reason"] = "; ".join(reasons)
         if panel:
             numbers = analysis.panel_numbers(group)
             row.update({k: numbers.pop(k) for k in [*(m for n in METRIC_NAMES for m in (n, f"{n}_std"))]})
@@ -1090,12 +1093,28 @@ def target_times(origin_times: pd.DatetimeIndex, step: int, n_targets: int, data
 
 
 def forecasts_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict | None = None,
-                   top: int = N_PLOTTED):
-    """Figure: actual values and the forecasts of the dataset's best ``top`` variants and naive."""
+                   top: int = N_PLOTTED, series: str | None = None):
+    """Figure: actual values and the forecasts of the dataset's best ``top`` variants and naive.
+
+    A panel's forecasts are drawn one series at a time: ``series`` names it (a ValueError
+    says so where it is missing or unknown); the variants are the panel's best overall.
+    """
     from bench import plots
 
     colors = colors or _colors(table)
-    return plots.forecasts_figure(**forecast_plot_data(table, per_step, dataset, colors, top))
+    mine = per_step[per_step["dataset"] == dataset]
+    ids = mine["series_id"].unique() if "series_id" in mine else np.array([""])
+    if len(ids) > 1 or series:
+        if series not in set(ids):
+            shown = ", ".join(map(str, ids[:5])) + (", ..." if len(ids) > 5 else "")
+            raise ValueError(f"{dataset} is a panel of {len(ids)} series: name one of them with series= "
+                             f"({shown}), got {series!r}")
+        per_step = mine[mine["series_id"] == series]
+    figure = plots.forecasts_figure(**forecast_plot_data(table, per_step, dataset, colors, top))
+    if series:
+        figure.axes[0].set_title(figure.axes[0].get_title().replace(f"{dataset}:", f"{dataset}, series {series}:", 1),
+                                 fontsize=10)
+    return figure
 
 
 def cost_plot(table: pd.DataFrame, dataset: str | None = None, colors: dict | None = None):

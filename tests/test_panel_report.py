@@ -249,3 +249,15 @@ def test_nemenyi_cliques_join_the_runs_of_models_within_the_critical_difference(
     assert plots.nemenyi_cliques(ranks, 1.0) == [(0, 2), (3, 4)]          # (1.5, 2.0) lies inside the first
     assert plots.nemenyi_cliques(ranks, 0.1) == []
     assert plots.nemenyi_cliques(ranks, 10.0) == [(0, 5)]
+
+
+def test_a_panels_forecasts_are_plotted_one_named_series_at_a_time(panel):
+    _, cells, forecasts, table = panel
+    per_step = report.mean_forecasts(report.test_cells(cells), forecasts)
+    with pytest.raises(ValueError, match=r"m4_hourly is a panel of 40 series: name one of them with series= "
+                                         r"\(S1, S10, S11, S12, S13, \.\.\.\), got None"):
+        report.forecasts_plot(table, per_step, "m4_hourly")
+    figure = report.forecasts_plot(table, per_step, "m4_hourly", series="S7")
+    assert figure.axes[0].get_title().startswith("m4_hourly, series S7: forecasts vs actual")
+    actual = next(line for line in figure.axes[0].get_lines() if line.get_label() == "actual").get_ydata()
+    np.testing.assert_allclose(actual, make_series(40)["S7"][1])
