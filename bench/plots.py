@@ -267,7 +267,7 @@ def nemenyi_cliques(ranks: Sequence[float], critical_difference: float) -> list[
     return cliques
 
 
-def critical_difference_figure(mean_ranks: pd.Series, *, critical_difference: float, n_series: int, title: str,
+def critical_difference_figure(mean_ranks: pd.Series, *, critical_difference: float, title: str,
                                colors: dict) -> Figure:
     """Mean ranks over series on one axis (1 = best, at the left), Nemenyi's critical difference as a bar
     above it, and thick bars joining the models whose mean ranks are within it (Demsar 2006, figure 1).

@@ -1168,7 +1168,7 @@ def series_ranks_plot(table: pd.DataFrame, dataset: str, colors: dict | None = N
     first = rows.iloc[0]
     return plots.critical_difference_figure(
         pd.Series(rows["series_mean_rank"].to_numpy(), index=rows["variant"]),
-        critical_difference=float(first["nemenyi_cd"]), n_series=int(first["series_compared"]),
+        critical_difference=float(first["nemenyi_cd"]),
         title=f"{dataset}: mean rank by {metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]} over "
               f"{int(first['series_compared'])} series (1 = best), Friedman {_p_phrase(first['friedman_p'])}",
         colors=colors or _colors(table))
