@@ -222,17 +222,29 @@ def test_an_unknown_forecast_version_is_refused_by_name():
 # -- the published M4 hourly table -------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_the_m4_hourly_benchmark_table_is_reproduced():
-    """All eight M4 hourly benchmarks (414 series) against the published table: ~45 CPU-s.
+def m4_hourly_table() -> pd.DataFrame:
+    """Ours and the published sMAPE and MASE per M4 method (index), all 414 series.
 
-    naive, sNaive, Naive2, and here every other method too, to the published three decimals;
-    the bar issue 16 sets for SES, Theta and Damped is 1% (asserted as well, for the message).
+    The standalone M4 loop of benchmarks/m4_hourly_reproduction.py; its columns (smape,
+    mase, published_smape, published_mase) are results.csv's, so a harness run of the
+    m4_hourly suite can stand in for it.
     """
     from benchmarks.m4_hourly_reproduction import reproduce
 
-    table = reproduce()
-    assert table.attrs["n_series"] == 414
+    return reproduce()
+
+
+@pytest.mark.slow
+def test_the_m4_hourly_benchmark_table_is_reproduced():
+    """The eight M4 hourly benchmarks against the published table (about 45 CPU-s).
+
+    naive, sNaive and Naive2 must match the published three decimals and SES, Theta and
+    Damped come within 1% (issue 16's bar); all eight match to three decimals, and that
+    is asserted too: a criterion perturbed by 1e-12 (relative) changes no forecast,
+    by 1e-10 Holt's sMAPE by 0.001 (``m4_hourly_reproduction.py --explain``).
+    """
+    table = m4_hourly_table()
+    assert len(table) == 8
     for method, row in table.iterrows():
         for metric in ("smape", "mase"):
             ours, published = row[metric], row[f"published_{metric}"]
