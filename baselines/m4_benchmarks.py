@@ -475,8 +475,9 @@ class Com(_M4Benchmark):
         return sum(N_PARAMS[trend] for trend in self._METHODS.values())
 
     def _method_info(self) -> dict:
-        return {f"{name}_{key}": value for name, f in self.fits_.items()
-                for key, value in _describe(f).items()}
+        ses, holt, damped = self.fits_.values()
+        return {"ses_alpha": ses.alpha, "holt_alpha": holt.alpha, "holt_beta": holt.beta,
+                "damped_phi": damped.phi, "converged": holt.converged and damped.converged}
 
 
 def _describe(fit: SmoothingFit) -> dict:
