@@ -26,7 +26,7 @@ import urllib.parse
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -41,9 +41,14 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "datasets"
 DUPLICATE_POLICIES = ("error", "mean", "sum", "last")
 GAP_POLICIES = ("error", "interpolate", "ffill")
 CALENDARS = ("regular", "observed")
+LAYOUTS = ("long", "m4_wide")
+# Series without timestamps (the M4 layout) are indexed by step from this instant, at the
+# dataset's frequency: calendar features then say where a step lies in the day and the week.
+STEP_INDEX_START = "1970-01-01"
 # How a user sets each policy, for the hints in error messages about a user file.
 USER_OPTIONS = {"duplicates": "--duplicates", "gaps": "--fill", "frequency": "--freq",
-                "time_column": "--time-col", "value_column": "--value-col", "time_format": "--time-format"}
+                "time_column": "--time-col", "value_column": "--value-col", "time_format": "--time-format",
+                "id_column": "--id-col"}
 _SEPARATORS = (",", ";", "\t", "|")
 # The largest magnitude a series may hold. RMSE squares errors of up to twice the largest
 # value and sums one square per forecast; below 1e100 that stays far inside the float range
@@ -68,15 +73,33 @@ class Dataset:
     frequency: str
     season_length: int
     files: tuple[CatalogFile, ...]
-    time_column: str
-    value_column: str
-    time_format: str | None
     split: WalkForward
+    time_column: str = ""            # "long" layout: the columns read; "m4_wide" has neither
+    value_column: str = ""
+    time_format: str | None = None
     calendar: str = "regular"        # "observed": closed weekdays become holidays
     thousands: str | None = None
     duplicates: str = "error"        # or "mean", "sum", "last"
     gaps: str = "error"              # or "interpolate", "ffill"
     origin: str = "catalog"          # "catalog" (datasets/) or "user" (the user catalog, --csv)
+    # A panel holds many series, each with an id: rows (id, time, value) of a "long" file with an
+    # id_column, or the M4 layout ("m4_wide": one row per series, no timestamps; see read_wide).
+    layout: str = "long"
+    id_column: str | None = None
+    # One series of a panel (``one_series``): the dataset then reads as that series alone (describe).
+    series: str | None = None
+
+    @property
+    def is_panel(self) -> bool:
+        """Whether the dataset holds many series (a panel not narrowed to one of them)."""
+        return (self.layout == "m4_wide" or self.id_column is not None) and self.series is None
+
+
+def one_series(ds: Dataset, series_id: str) -> Dataset:
+    """The panel ``ds`` narrowed to its series ``series_id``: ``load`` and ``read_raw`` give that series."""
+    if not (ds.layout == "m4_wide" or ds.id_column is not None):
+        raise BenchError(f"--series: dataset {ds.name!r} is a single series, not a panel; leave --series out")
+    return replace(ds, series=series_id, description=f"series {series_id!r} of {ds.description}")
 
 
 # --------------------------------------------------------------------------- catalogs
@@ -132,10 +155,15 @@ def parse_catalog_entry(path: Path, origin: str = "catalog") -> Dataset:
                      origin=origin, **entry)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, OSError) as exc:
         raise BenchError(f"{path}: invalid catalog entry ({_one_line(exc)})") from None
-    for field, allowed in (("duplicates", DUPLICATE_POLICIES), ("gaps", GAP_POLICIES), ("calendar", CALENDARS)):
+    for field, allowed in (("duplicates", DUPLICATE_POLICIES), ("gaps", GAP_POLICIES), ("calendar", CALENDARS),
+                           ("layout", LAYOUTS)):
         if getattr(ds, field) not in allowed:
             raise BenchError(f"{path}: invalid catalog entry ({field} must be one of {', '.join(allowed)}, "
                              f"got {getattr(ds, field)!r})")
+    if ds.layout == "long" and not (ds.time_column and ds.value_column):
+        raise BenchError(f"{path}: invalid catalog entry (time_column and value_column are required)")
+    if ds.series is not None:
+        raise BenchError(f"{path}: invalid catalog entry (unknown key 'series')")
     return ds
 
 
@@ -163,6 +191,8 @@ def _entry_toml(ds: Dataset) -> str:
              f"name = {q(ds.name)}", f"description = {q(ds.description)}", f"unit = {q(ds.unit)}",
              f"frequency = {q(ds.frequency)}", f"season_length = {ds.season_length}",
              f"time_column = {q(ds.time_column)}", f"value_column = {q(ds.value_column)}"]
+    if ds.id_column is not None:
+        lines.append(f"id_column = {q(ds.id_column)}")
     if ds.time_format:
         lines.append(f"time_format = {q(ds.time_format)}")
     lines += [f"calendar = {q(ds.calendar)}", f"duplicates = {q(ds.duplicates)}", f"gaps = {q(ds.gaps)}"]
@@ -182,21 +212,30 @@ def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str
                  freq: str | None = None, season: int | None = None, horizon: int | None = None,
                  test_size: int | None = None, step: int | None = None, duplicates: str = "error",
                  fill: str = "error", calendar: str = "regular", time_format: str | None = None,
-                 name: str | None = None, unit: str = "", with_split: bool = True) -> Dataset:
+                 name: str | None = None, unit: str = "", with_split: bool = True,
+                 id_col: str | None = None) -> Dataset:
     """A user's CSV as a ``Dataset``, checked end to end; errors name the file or the option.
 
     Defaults: the time column is the first column and the value column the only other one;
     the frequency is inferred from the timestamps; the season follows the frequency
     (``default_season``); the split is ``default_split``. ``with_split=False`` (for
     ``describe``) skips the split, which then is a placeholder.
+
+    ``id_col`` makes the file a panel in long format, one row per (id, time, value): the
+    time column is then the first column other than the id, the value column the only one
+    left; each series is checked and regularised on its own, errors name the series, and the
+    default split is the one of the shortest series, which every series must hold.
     """
     path = Path(csv).expanduser()
     columns = read_header(path, where="--csv")
-    time_col = time_col if time_col is not None else columns[0]
+    if id_col is not None and id_col not in columns:
+        raise BenchError(f"--id-col: {path} has no column {id_col!r}; its columns are {_listing(columns)}")
+    candidates = [c for c in columns if c != id_col]
+    time_col = time_col if time_col is not None else (candidates[0] if candidates else columns[0])
     if time_col not in columns:
         raise BenchError(f"--time-col: {path} has no column {time_col!r}; its columns are {_listing(columns)}")
     if value_col is None:
-        others = [c for c in columns if c != time_col]
+        others = [c for c in candidates if c != time_col]
         if len(others) != 1:
             raise BenchError(f"--value-col is required: {path} has columns {_listing(columns)}")
         value_col = others[0]
@@ -204,6 +243,9 @@ def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str
         raise BenchError(f"--value-col: {path} has no column {value_col!r}; its columns are {_listing(columns)}")
     if time_col == value_col:
         raise BenchError(f"--time-col and --value-col are both {time_col!r}")
+    if id_col is not None and id_col in (time_col, value_col):
+        raise BenchError(f"--id-col {id_col!r} is also the {'time' if id_col == time_col else 'value'} column; "
+                         f"the three columns must differ")
     if name is None:
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("_.-") or "series"
         option = f"the name {name!r} taken from the file name; pass --name"
@@ -222,26 +264,40 @@ def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str
         freq = check_frequency(freq, option="--freq")
 
     placeholder = WalkForward(horizon=1, test_size=1)
-    ds = Dataset(name=name, description=f"user series {path.name} ({value_col})", unit=unit,
+    what = "panel" if id_col is not None else "series"
+    ds = Dataset(name=name, description=f"user {what} {path.name} ({value_col})", unit=unit,
                  frequency=freq or "", season_length=season or 1,
                  files=(CatalogFile(name=path.name, path=str(path.resolve())),),
                  time_column=time_col, value_column=value_col, time_format=time_format, split=placeholder,
-                 calendar=calendar, duplicates=duplicates, gaps=fill, origin="user")
+                 calendar=calendar, duplicates=duplicates, gaps=fill, origin="user", id_column=id_col)
     if freq is None:
         raw = read_raw(ds)
-        freq = infer_frequency(raw.index)
+        freq = _infer_panel_frequency(raw) if id_col is not None else infer_frequency(raw.index)
         if freq is None:
+            index = raw.index.get_level_values("time") if id_col is not None else raw.index
             raise BenchError(f"--freq: cannot infer a regular frequency from the timestamps of {path} "
-                             f"(steps seen: {_steps_seen(raw.index)}); pass --freq, e.g. D, B, W-SUN, MS, h")
+                             f"(steps seen: {_steps_seen(index)}); pass --freq, e.g. D, B, W-SUN, MS, h")
         ds = replace(ds, frequency=freq)
     if calendar == "observed" and freq != "B":
         raise BenchError(f"--calendar observed needs trading days (--freq B); {path} has frequency {freq!r}")
     ds = replace(ds, season_length=season or default_season(freq))
     if not with_split:
         return ds
-    y = load(ds, warn=False)
-    return replace(ds, split=default_split(len(y), ds.season_length, horizon=horizon, test_size=test_size,
-                                           step=step, source=str(path)))
+    if id_col is None:
+        n, source = len(load(ds, warn=False)), str(path)
+    else:
+        lengths = {sid: len(y) for sid, y in load_panel(ds, warn=False).items()}
+        shortest = min(lengths, key=lengths.get)
+        n, source = lengths[shortest], f"{path}: series {shortest!r} (the shortest)"
+    return replace(ds, split=default_split(n, ds.season_length, horizon=horizon, test_size=test_size,
+                                           step=step, source=source))
+
+
+def _infer_panel_frequency(raw: pd.Series) -> str | None:
+    """The frequency most series of a long-format panel follow (each inferred on its own)."""
+    found = [infer_frequency(part.index.droplevel(0)) for _, part in raw.groupby(level=0, sort=False)]
+    found = [f for f in found if f is not None]
+    return max(dict.fromkeys(found), key=found.count) if found else None
 
 
 def check_user_name(name: str, option: str = "--name") -> None:
@@ -353,7 +409,13 @@ def load_series(name: str) -> pd.Series:
 
 
 def load(ds: Dataset, *, warn: bool = True) -> pd.Series:
-    """Read, check and regularize a dataset: a float Series on a regular DatetimeIndex."""
+    """Read, check and regularize a single-series dataset (or one series of a panel, ``one_series``):
+    a float Series on a regular DatetimeIndex. A panel is read with ``load_panel``."""
+    if ds.is_panel:
+        raise BenchError(f"dataset {ds.name!r} is a panel of many series: read it with load_panel, or narrow "
+                         f"it to one series (describe --series ID)")
+    if ds.layout == "m4_wide":
+        return load_panel(replace(ds, series=None), warn=warn, only=ds.series)[ds.series]
     raw = read_raw(ds)
     source = source_of(ds)
     if warn and ds.origin == "user" and not raw.index.is_monotonic_increasing:
@@ -366,11 +428,63 @@ def load(ds: Dataset, *, warn: bool = True) -> pd.Series:
     return y.rename(ds.name)
 
 
+def load_panel(ds: Dataset, *, warn: bool = True, only: str | None = None) -> dict[str, pd.Series]:
+    """Every series of a dataset by id, in the order of the file: each read, checked and regularized
+    on its own, and every error names the series. A single-series dataset is a panel of one, ``{"": y}``.
+
+    Series without timestamps (``m4_wide``) are indexed by step from ``STEP_INDEX_START`` at the
+    dataset's frequency. ``only`` keeps one series (its checks alone run).
+    """
+    if not ds.is_panel:
+        return {ds.series or "": load(ds, warn=warn)}
+    source = source_of(ds)
+    if ds.layout == "m4_wide":
+        values = read_wide_panel(ds)
+        if only is not None:
+            values = {only: _pick(values, only, source)}
+        longest = max(len(v) for v in values.values())
+        steps = pd.date_range(STEP_INDEX_START, periods=longest, freq=ds.frequency, name="time")
+        panel = {}
+        for sid, v in values.items():
+            where = f"{source}: series {sid!r}"
+            _check_magnitude(v, lambda i: f"step {i + 1}", where)
+            panel[sid] = pd.Series(v, index=steps[:len(v)], name=sid)
+            check_not_constant(panel[sid], where)
+        return panel
+    raw = read_raw(ds)
+    parts = {sid: part.droplevel(0) for sid, part in raw.groupby(level=0, sort=False)}
+    if only is not None:
+        parts = {only: _pick(parts, only, source)}
+    unsorted = [sid for sid, part in parts.items() if not part.index.is_monotonic_increasing]
+    if warn and ds.origin == "user" and unsorted:
+        _warn(f"{source}: the timestamps of {len(unsorted)} series are not in time order (first: series "
+              f"{unsorted[0]!r}); sorted them")
+    options = USER_OPTIONS if ds.origin == "user" else None
+    panel = {}
+    for sid, part in parts.items():
+        where = f"{source}: series {sid!r}"
+        y = regularize(part, frequency=ds.frequency, calendar=ds.calendar, duplicates=ds.duplicates, gaps=ds.gaps,
+                       source=where, options=options)
+        check_not_constant(y, where)
+        panel[sid] = y.rename(sid)
+    return panel
+
+
+def _pick(by_id: dict, series_id: str, source: str):
+    if series_id not in by_id:
+        raise BenchError(f"--series: {source} has no series {series_id!r}; its ids are "
+                         f"{_listing(list(by_id), limit=8)}")
+    return by_id[series_id]
+
+
 def source_of(ds: Dataset) -> str:
-    """How messages name a dataset: a user's file by its path, a catalog entry by its name."""
+    """How messages name a dataset: a user's file by its path, a catalog entry by its name; one series
+    of a panel by that and its id."""
     if ds.origin == "user" and len(ds.files) == 1 and ds.files[0].path:
-        return ds.files[0].path
-    return ds.name
+        where = ds.files[0].path
+    else:
+        where = ds.name
+    return where if ds.series is None else f"{where}: series {ds.series!r}"
 
 
 def check_not_constant(y: pd.Series, source: str) -> None:
@@ -383,10 +497,80 @@ def read_raw(ds: Dataset) -> pd.Series:
     """The observations of every file as read: not sorted, duplicates and gaps untouched.
 
     Missing values (empty cells) become missing timestamps when the dataset has a gap
-    policy; otherwise they are an error, as are values that are not numbers.
+    policy; otherwise they are an error, as are values that are not numbers. A panel's
+    observations are indexed by (id, time); one narrowed to a series (``one_series``) gives
+    that series' alone, indexed by time.
     """
+    if ds.layout == "m4_wide":
+        if ds.series is not None:
+            return load(ds, warn=False)
+        panel = load_panel(ds, warn=False)
+        return pd.concat(panel, names=["id", "time"])
     frames = [read_table(locate_file(ds, f), ds) for f in ds.files]
-    return pd.concat(frames) if len(frames) > 1 else frames[0]
+    raw = pd.concat(frames) if len(frames) > 1 else frames[0]
+    if ds.series is not None:
+        ids = raw.index.get_level_values("id")
+        if not (ids == ds.series).any():
+            _pick(dict.fromkeys(ids), ds.series, source_of(replace(ds, series=None)))
+        raw = raw[ids == ds.series].droplevel("id")
+    return raw
+
+
+def read_wide_panel(ds: Dataset) -> dict[str, np.ndarray]:
+    """The series of an ``m4_wide`` dataset by id: each id's values in every file, concatenated in the
+    catalog's file order (M4: the training values, then the test values)."""
+    per_file = [(f.name, read_wide(locate_file(ds, f))) for f in ds.files]
+    first_name, first = per_file[0]
+    for name, values in per_file[1:]:
+        for a, b, names in ((first, values, (first_name, name)), (values, first, (name, first_name))):
+            missing = [sid for sid in a if sid not in b]
+            if missing:
+                raise BenchError(f"{ds.name}: series {missing[0]!r} is in {names[0]} but not in {names[1]}"
+                                 + (f" ({len(missing)} such series)" if len(missing) > 1 else ""))
+    return {sid: np.concatenate([values[sid] for _, values in per_file]) for sid in first}
+
+
+def read_wide(path: Path) -> dict[str, np.ndarray]:
+    """One file of the M4 layout: a header row, then one row per series, its id and then its values;
+    a shorter series' row ends in empty cells. No timestamps. A gap inside a row, a value that is not
+    a finite number, an empty or repeated id are errors naming the line."""
+    sep, encoding = _sniff(path, "")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
+    except (ValueError, OSError) as exc:
+        raise BenchError(f"{path}: not a readable CSV file ({_one_line(exc)})") from None
+    if frame.empty or frame.shape[1] < 2:
+        raise BenchError(f"{path}: no series rows below the header (one row per series: its id, then its values)")
+    ids = frame.iloc[:, 0].fillna("").str.strip().to_numpy()
+    text = np.char.strip(frame.iloc[:, 1:].fillna("").to_numpy(dtype=str))
+    lines = np.arange(len(frame)) + 2          # file line of each row: the header is line 1
+    filled = text != ""
+    values = np.full(text.shape, np.nan)
+    try:
+        values[filled] = text[filled].astype(float)
+    except ValueError:
+        values[filled] = pd.to_numeric(pd.Series(text[filled]), errors="coerce").to_numpy(dtype=float)
+    problems = [(~np.isfinite(values) & filled, "a value that is not a finite number"),
+                (np.c_[~filled[:, :-1] & filled[:, 1:], np.zeros(len(filled), bool)], "an empty cell before its last value")]
+    empty_id = ids == ""
+    if empty_id.any():
+        raise BenchError(f"{path}: line {lines[int(np.argmax(empty_id))]} has no series id in its first column")
+    repeated = pd.Series(ids).duplicated(keep=False).to_numpy()
+    if repeated.any():
+        at = lines[repeated]
+        raise BenchError(f"{path}: series id {ids[repeated][0]!r} appears on lines {at[0]} and {at[1]}")
+    for bad, what in problems:
+        if bad.any():
+            row, col = map(int, np.argwhere(bad)[0])     # text's column col is the file's column col + 1
+            raise BenchError(f"{path}: series {ids[row]!r} has {what} (line {lines[row]}, column "
+                             f"{frame.columns[col + 1]!r}" + (f" is {str(text[row, col])!r})" if filled[row, col] else ")"))
+    counts = filled.sum(axis=1)
+    if (counts == 0).any():
+        row = int(np.argmax(counts == 0))
+        raise BenchError(f"{path}: series {ids[row]!r} (line {lines[row]}) has no values")
+    return {sid: values[i, :counts[i]] for i, sid in enumerate(ids)}
 
 
 def read_header(path: Path, *, where: str = "") -> list[str]:
@@ -431,10 +615,11 @@ def _sniff(path: Path, where: str) -> tuple[str, str]:
 
 
 def read_table(path: Path, ds: Dataset) -> pd.Series:
-    """One file's (time, value) pairs as a float Series on a DatetimeIndex named ``time``."""
+    """One file's (time, value) pairs as a float Series on a DatetimeIndex named ``time``; a panel's
+    (id, time, value) rows on an index of (``id``, ``time``)."""
     opt = (lambda key: f" ({USER_OPTIONS[key]})") if ds.origin == "user" else (lambda key: "")
     columns = read_header(path)
-    for key in ("time_column", "value_column"):
+    for key in ("time_column", "value_column") + (("id_column",) if ds.id_column is not None else ()):
         col = getattr(ds, key)
         if col not in columns:
             raise BenchError(f"{path}: no column {col!r}{opt(key)}; the columns are {_listing(columns)}")
@@ -449,6 +634,18 @@ def read_table(path: Path, ds: Dataset) -> pd.Series:
     if frame.empty:
         raise BenchError(f"{path}: no data rows below the header")
     lines = np.arange(len(frame)) + 2          # file line of each row: the header is line 1
+    ids = None
+    if ds.id_column is not None:
+        # Read apart, without pandas' missing-value words: "NA" is a fine id (North America).
+        try:
+            ids = pd.read_csv(path, sep=sep, usecols=[ds.id_column], dtype=str, keep_default_na=False,
+                              encoding=encoding)[ds.id_column].str.strip().to_numpy(dtype=object)
+        except (ValueError, OSError) as exc:
+            raise BenchError(f"{path}: not a readable CSV file ({_one_line(exc)})") from None
+        if (ids == "").any():
+            raise BenchError(f"{path}: column {ds.id_column!r}{opt('id_column')} is empty on line "
+                             f"{lines[int(np.argmax(ids == ''))]}; every row needs its series id")
+    at = (lambda i: f"line {lines[i]}") if ids is None else (lambda i: f"line {lines[i]}, series {ids[i]!r},")
 
     text_t = frame[ds.time_column].str.strip()
     try:
@@ -464,7 +661,7 @@ def read_table(path: Path, ds: Dataset) -> pd.Series:
         what = "is empty" if pd.isna(text_t.iloc[i]) else f"is {text_t.iloc[i]!r}"
         fmt = f"format {ds.time_format!r}" if ds.time_format else "the format of the first rows"
         raise BenchError(f"{path}: column {ds.time_column!r}{opt('time_column')} has "
-                         f"{'1 value that is not a timestamp' if bad_t.sum() == 1 else f'{int(bad_t.sum())} values that are not timestamps'} in {fmt} (line {lines[i]} {what})"
+                         f"{'1 value that is not a timestamp' if bad_t.sum() == 1 else f'{int(bad_t.sum())} values that are not timestamps'} in {fmt} ({at(i)} {what})"
                          + ("; pass --time-format, e.g. %d/%m/%Y" if ds.origin == "user" and not ds.time_format
                             else ""))
 
@@ -476,14 +673,17 @@ def read_table(path: Path, ds: Dataset) -> pd.Series:
     problems = []
     if bad_v.any():
         i = int(np.argmax(bad_v))
-        problems.append(f"{_n(int(bad_v.sum()), 'non-numeric value')} (line {lines[i]} is {text_v.iloc[i]!r})")
+        problems.append(f"{_n(int(bad_v.sum()), 'non-numeric value')} ({at(i)} is {text_v.iloc[i]!r})")
     if missing.any() and (bad_v.any() or ds.gaps == "error"):
         hint = " ; --fill interpolate|ffill treats them as gaps" if ds.origin == "user" else ""
-        problems.append(f"{_n(int(missing.sum()), 'missing value')} (first on line {lines[int(np.argmax(missing))]})"
+        problems.append(f"{_n(int(missing.sum()), 'missing value')} (first on {at(int(np.argmax(missing)))})".replace(",)", ")")
                         + hint.replace(" ;", ";"))
     if problems:
         raise BenchError(f"{path}: column {ds.value_column!r}{opt('value_column')} has {' and '.join(problems)}")
     keep = ~missing
+    if ids is not None:
+        return pd.Series(values[keep], index=pd.MultiIndex.from_arrays(
+            [ids[keep], pd.DatetimeIndex(times[keep])], names=["id", "time"]))
     return pd.Series(values[keep], index=pd.DatetimeIndex(times[keep], name="time"))
 
 
@@ -529,12 +729,7 @@ def regularize(raw: pd.Series, *, frequency: str, calendar: str = "regular",
     if bad.any():
         first = raw.index[bad][0]
         raise BenchError(f"{source}: {int(bad.sum())} missing or non-numeric values (first at {first})")
-    huge = np.abs(values) > MAX_ABS_VALUE
-    if huge.any():
-        i = int(np.argmax(huge))
-        raise BenchError(f"{source}: {_n(int(huge.sum()), 'value')} beyond +-{MAX_ABS_VALUE:g} (first: {values[i]:g} "
-                         f"at {raw.index[i]}), where forecast errors cannot be squared and averaged in floating "
-                         f"point; rescale the series (e.g. to thousands or millions of its unit)")
+    _check_magnitude(values, lambda i: str(raw.index[i]), source)
     if len(raw) == 0:
         raise BenchError(f"{source}: no observations")
     y = raw.sort_index(kind="stable")
@@ -565,6 +760,16 @@ def regularize(raw: pd.Series, *, frequency: str, calendar: str = "regular",
         y = y.interpolate(method="linear") if gaps == "interpolate" else y.ffill()
     y.index = full
     return y
+
+
+def _check_magnitude(values: np.ndarray, where: Callable[[int], str], source: str) -> None:
+    """No value beyond ``MAX_ABS_VALUE``; ``where(i)`` names the position of value ``i`` in the error."""
+    huge = np.abs(values) > MAX_ABS_VALUE
+    if huge.any():
+        i = int(np.argmax(huge))
+        raise BenchError(f"{source}: {_n(int(huge.sum()), 'value')} beyond +-{MAX_ABS_VALUE:g} (first: {values[i]:g} "
+                         f"at {where(i)}), where forecast errors cannot be squared and averaged in floating "
+                         f"point; rescale the series (e.g. to thousands or millions of its unit)")
 
 
 def _on_observed_calendar(y: pd.Series, frequency: str, source: str = "") -> pd.Series:
