@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import math
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -75,13 +77,15 @@ class Results:
         if mean_over_seeds:
             rows = report.mean_forecasts(cells, raw)
         else:
-            rows = raw.merge(cells[["cell_id", *report.VARIANT_KEYS, "seed"]], on="cell_id", how="inner")
+            keep = ["cell_id", *report.VARIANT_KEYS, "seed"] + (["series_id"] if "series_id" in cells else [])
+            rows = raw.merge(cells[keep], on="cell_id", how="inner")
             rows = rows.assign(abs_error=(rows["y_true"] - rows["y_pred"]).abs())
         rows = rows.assign(origin_time=pd.to_datetime(rows["origin_time"]),
                            variant=[report.variant_name(label, params) for label, params
                                     in zip(rows["label"], rows["params_text"])])
-        first = ["dataset", "variant", *(["seed"] if "seed" in rows else []), "origin_time", "step",
-                 "y_true", "y_pred", "abs_error"]
+        first = ["dataset", "variant", *(["seed"] if "seed" in rows else []),
+                 *(["series_id"] if "series_id" in rows else []), "origin_time", "step", "y_true", "y_pred",
+                 "abs_error"]
         return rows[first + [c for c in rows.columns if c not in first]].reset_index(drop=True)
 
     def plot_forecasts(self, dataset: str, top: int = report.N_PLOTTED):
@@ -187,15 +191,17 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
     if not cells:
         raise BenchError(f"suite {suite.name!r}: no model runs on the selected dataset(s) "
                          f"{', '.join(suite.datasets)}; nothing to run")
+    selecting = {c.dataset for c in cells if c.span == "validation"}
+    panels = {name: _load_checked(ds, split, "validation" if name in selecting else "test")
+              for name, (ds, split) in suite.datasets.items()}
+    # A cell per series of a panel; a single-series dataset's one series has the id "".
+    cells = suites.cells(suite, seeds=seeds, series={name: list(panel) for name, panel in panels.items()})
     if tensorboard_dir is not None:
         cells = [_with_tensorboard(cell, Path(tensorboard_dir)) for cell in cells]
-    selecting = {c.dataset for c in cells if c.span == "validation"}
-    series = {name: _load_checked(ds, split, "validation" if name in selecting else "test")
-              for name, (ds, split) in suite.datasets.items()}
-    _warn_about_volume(suite, series, cells)
+    _warn_about_volume(suite, panels, cells)
     code_files = provenance.code_files()
     code = provenance.code_version(code_files)
-    data_hashes = {name: provenance.series_hash(y) for name, y in series.items()}
+    data_hashes = {name: panel_hash(panel) for name, panel in panels.items()}
     inputs = {"code": code_files, "data": data_hashes}
     keys = {cell: runner.cell_key(cell, code_version=code, data_hash=data_hashes[cell.dataset])
             for cell in cells}
@@ -215,21 +221,24 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         else:
             done = set()
         validation = [c for c in cells if c.span == "validation"]
-        n_total = len(cells) + len({(c.dataset, c.group, c.seed) for c in validation})   # + one chosen per seed
+        # + the chosen variant's test cell per seed and series
+        n_total = len(cells) + len({(c.dataset, c.group, c.seed, c.series) for c in validation})
         if on_cell:
             n_done = sum(keys[c] in done for c in cells)
             on_cell("start_run", run_id=run_id, n_cells=n_total - n_done, n_skipped=n_done,
                     suite=suite, store=store.path)
         started = time.perf_counter()
-        lengths = {name: len(y) for name, y in series.items()}
+        lengths = {name: max(len(y) for y in panel.values()) for name, panel in panels.items()}
         past = schedule.past_wall_times(store.cell_times())
 
         def execute(batch: list[runner.Cell]) -> None:
             todo = schedule.longest_first([c for c in batch if keys[c] not in done], past, lengths)
             if not todo:        # no workers started (nor TensorFlow loaded) for nothing
                 return
+            if on_cell:
+                on_cell("batch", cells=todo)
             # closing: a failure to store a cell (a full disk) stops the workers at once
-            with contextlib.closing(executor.execute(todo, series, workers=workers, cluster=cluster,
+            with contextlib.closing(executor.execute(todo, panels, workers=workers, cluster=cluster,
                                                      cell_timeout_s=cell_timeout_s)) as results:
                 for result in results:
                     store.add_cell(run_id, result, keys[result.cell])
@@ -240,17 +249,22 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         execute(validation)
         stored = store.cells(run_id)
         chosen, unchosen = selection.chosen_cells(validation, stored[stored["cell_key"].isin(set(keys.values()))])
+        # A selection that chose nothing is skipped on every series of its panel.
+        unchosen = [dataclasses.replace(r, cell=dataclasses.replace(r.cell, series=sid))
+                    for r in unchosen for sid in panels[r.cell.dataset]]
         for cell in chosen + [r.cell for r in unchosen]:
             keys[cell] = runner.cell_key(cell, code_version=code, data_hash=data_hashes[cell.dataset])
         if resumed:
             # A resumed selection may choose anew (a variant that timed out before now ran):
             # the test cells of an earlier choice are not this run's result any more.
             store.drop_stale_choices(run_id, {keys[c] for c in chosen} | {keys[r.cell] for r in unchosen})
+        unchosen = [r for r in unchosen if keys[r.cell] not in done]
+        if on_cell and unchosen:
+            on_cell("batch", cells=[r.cell for r in unchosen])
         for result in unchosen:
-            if keys[result.cell] not in done:
-                store.add_cell(run_id, result, keys[result.cell])
-                if on_cell:
-                    on_cell("done", result=result)
+            store.add_cell(run_id, result, keys[result.cell])
+            if on_cell:
+                on_cell("done", result=result)
         execute([c for c in cells if c.span == "test"] + chosen)
         store.finish_run(run_id, finished_at=_now(), total_time_s=time.perf_counter() - started)
         report.write_reports(store, run_id, out)
@@ -320,10 +334,12 @@ def _check_resumable(store: Store, run_id: int, inputs: dict, keys: dict) -> Non
     current = {cell.key: key for cell, key in keys.items()}
     stored = store.stored_keys(run_id)
     for row in stored[stored["status"].isin(FINISHED)].itertuples():
-        name = (row.dataset, row.label, runner.params_text(json.loads(row.params)), row.seed, row.span)
+        name = (row.dataset, row.label, runner.params_text(json.loads(row.params)), row.seed, row.span,
+                row.series_id)
         if current.get(name, row.cell_key) != row.cell_key:
-            raise BenchError(f"--resume: run {run_id} holds {row.dataset} / {row.label} / seed {row.seed} computed "
-                             f"with another split, season, code or data: {start_again}")
+            series = f" / series {row.series_id}" if row.series_id else ""
+            raise BenchError(f"--resume: run {run_id} holds {row.dataset}{series} / {row.label} / seed {row.seed} "
+                             f"computed with another split, season, code or data: {start_again}")
 
 
 FINISHED = ("ok", "failed", "skipped")
@@ -332,9 +348,13 @@ FINISHED = ("ok", "failed", "skipped")
 MAX_FORECASTS_PER_CELL = data.MAX_DEFAULT_FORECASTS
 
 
-def _warn_about_volume(suite: suites.Suite, series: dict[str, pd.Series], cells: list[runner.Cell]) -> None:
+def _warn_about_volume(suite: suites.Suite, panels: dict, cells: list[runner.Cell]) -> None:
+    """Warn before a run whose cells make more forecasts than ``MAX_FORECASTS_PER_CELL`` each
+    (``panels``: each dataset's series by id, or its one Series)."""
     for name, (_, split) in suite.datasets.items():
-        per_cell = split.n_origins(len(series[name])) * split.horizon
+        panel = panels[name]
+        longest = len(panel) if isinstance(panel, pd.Series) else max(len(y) for y in panel.values())
+        per_cell = split.n_origins(longest) * split.horizon
         if per_cell > MAX_FORECASTS_PER_CELL:
             n_cells = sum(c.dataset == name for c in cells)
             warnings.warn(f"dataset {name!r}: {split.describe()} makes {per_cell:,} forecasts per cell, "
@@ -354,7 +374,8 @@ def _with_datasets(suite: suites.Suite, extra: Sequence[data.Dataset]) -> suites
         merged[ds.name] = (ds, ds.split)
         files = ", ".join(f"{f.path} (sha256 {data.sha256_of(Path(f.path))})" if f.path else f.name
                           for f in ds.files)
-        notes.append(f"# + dataset {ds.name!r}: {files}; time {ds.time_column!r}, value {ds.value_column!r}, "
+        ids = f"series id {ds.id_column!r}, " if ds.id_column is not None else ""
+        notes.append(f"# + dataset {ds.name!r}: {files}; {ids}time {ds.time_column!r}, value {ds.value_column!r}, "
                      f"frequency {ds.frequency}, season {ds.season_length}, split {ds.split.describe()}")
     return dataclasses.replace(suite, datasets=merged, source=suite.source.rstrip("\n") + "\n\n" + "\n".join(notes) + "\n")
 
@@ -364,18 +385,34 @@ def _with_tensorboard(cell: runner.Cell, root: Path) -> runner.Cell:
     if not forecaster.accepts(cell.model, "tensorboard_dir"):
         return cell
     name = f"{cell.dataset}/{cell.label}/seed{cell.seed}".replace(" ", "_")
+    if cell.series:     # an id of a user's panel may hold any character
+        name += "/" + (re.sub(r"[^A-Za-z0-9_.-]", "_", cell.series).lstrip(".") or "_")
     return dataclasses.replace(cell, options={"tensorboard_dir": str(root.resolve() / name)})
 
 
-def _load_checked(ds: data.Dataset, split, span: str = "test") -> pd.Series:
-    y = data.load(ds)
-    if len(y) < split.min_length(span):
-        before = (f" and a validation span of {split.validation_points} before it, for a select = "
-                  f"\"validation\" entry (a smaller validation_size in the suite's [[datasets]] entry shortens it)"
-                  if span == "validation" else "")
-        raise BenchError(f"dataset {ds.name!r} has {len(y)} points; its split ({split.describe()}){before} "
-                         f"needs at least {split.min_length(span)}")
-    return y
+def _load_checked(ds: data.Dataset, split, span: str = "test") -> dict[str, pd.Series]:
+    """The dataset's series by id (``{"": y}`` for a single series), each long enough for the split."""
+    panel = data.load_panel(ds)
+    for sid, y in panel.items():
+        if len(y) < split.min_length(span):
+            before = (f" and a validation span of {split.validation_points} before it, for a select = "
+                      f"\"validation\" entry (a smaller validation_size in the suite's [[datasets]] entry shortens it)"
+                      if span == "validation" else "")
+            which = f"dataset {ds.name!r}: series {sid!r}" if sid else f"dataset {ds.name!r}"
+            raise BenchError(f"{which} has {len(y)} points; its split ({split.describe()}){before} "
+                             f"needs at least {split.min_length(span)}")
+    return panel
+
+
+def panel_hash(panel: dict[str, pd.Series]) -> str:
+    """The hash of a dataset's values that cell keys carry: a single series' own (``provenance.series_hash``),
+    a panel's over its ids and their series, in order."""
+    if list(panel) == [""]:
+        return provenance.series_hash(panel[""])
+    digest = hashlib.sha256()
+    for sid, y in panel.items():
+        digest.update(f"{sid}\0{provenance.series_hash(y)}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def _now() -> str:

@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="where the plots go (default: results/describe/)")
     desc.add_argument("--last", type=int, metavar="N",
                       help="analyse the last N points (default: all, at most 10000)")
+    desc.add_argument("--series", metavar="ID",
+                      help="the series of a panel to study (a panel is described one series at a time)")
     _add_csv_options(desc, split=False)
 
     cmp = sub.add_parser("compare", help="compare two runs of one suite; exit 1 on a regression",
@@ -219,7 +221,15 @@ def cmd_describe(args) -> int:
         season_basis = "--season" if args.season else f"default for {user.frequency}"
     else:
         frequency_basis = season_basis = "catalog" if args.dataset in data.catalog_names() else "your catalog"
-    result = describe.describe(user or data.get_dataset(args.dataset), out_dir=args.out, last=args.last,
+    ds = user or data.get_dataset(args.dataset)
+    if args.series is not None:
+        ds = data.one_series(ds, args.series)
+    elif ds.is_panel:
+        ids = list(data.load_panel(ds, warn=False))
+        shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+        raise BenchError(f"describe: {data.source_of(ds)} is a panel of {len(ids)} series ({shown}); describe "
+                         f"studies one series: name it with --series ID")
+    result = describe.describe(ds, out_dir=args.out, last=args.last,
                                frequency_basis=frequency_basis, season_basis=season_basis)
     print(result.text, end="")
     return 0
@@ -227,7 +237,7 @@ def cmd_describe(args) -> int:
 
 # --- your own series: the --csv options of `run` and `describe` -------------------------------
 
-CSV_OPTIONS = ("time_col", "value_col", "freq", "season", "horizon", "test_size", "step", "duplicates", "fill",
+CSV_OPTIONS = ("id_col", "time_col", "value_col", "freq", "season", "horizon", "test_size", "step", "duplicates", "fill",
                "calendar", "time_format", "name")
 
 
@@ -236,7 +246,10 @@ def _add_csv_options(p: argparse.ArgumentParser, *, split: bool) -> None:
                              + (" and register it in your catalog (BENCH_USER_CATALOG, default "
                                 "~/.config/bench/catalog) so that suites can name it." if split else "."))
     g.add_argument("--csv", type=Path, metavar="FILE", help="a CSV file with a time column and a value column")
-    g.add_argument("--time-col", metavar="C", help="the time column (default: the first column)")
+    g.add_argument("--id-col", metavar="C",
+                   help="the series id column of a panel in long format (rows of id, time, value): each id is a "
+                        "series of its own")
+    g.add_argument("--time-col", metavar="C", help="the time column (default: the first column, the id column aside)")
     g.add_argument("--value-col", metavar="V", help="the value column (default: the only other column)")
     g.add_argument("--freq", metavar="F", help="pandas frequency: D, B, W-SUN, MS, ME, QS, h, 15min... "
                                                "(default: inferred from the timestamps)")
@@ -271,7 +284,7 @@ def _csv_dataset(args, *, split: bool):
                              test_size=getattr(args, "test_size", None), step=getattr(args, "step", None),
                              duplicates=args.duplicates,
                              fill=args.fill, calendar=args.calendar, time_format=args.time_format,
-                             name=args.name, with_split=split)
+                             name=args.name, with_split=split, id_col=args.id_col)
 
 
 def cmd_compare(args) -> int:
@@ -317,11 +330,22 @@ def cmd_report(args) -> int:
 
 
 class Progress:
-    """One permanent line per finished cell; on a terminal, a live line for the running one."""
+    """What a run prints while it runs, on stderr.
+
+    A single series: one permanent line per finished cell. A panel (cells with a series id):
+    one line per dataset, variant, seed and span once all its series are done, with how many
+    finished ok and an estimate of the time left, instead of a line per series. On a
+    terminal, a live line below them shows cells done / total, the series done of the
+    panel walk in progress and the time left.
+    """
 
     def __init__(self):
         self.total, self.count = 0, 0
         self.live = sys.stderr.isatty()
+        self.started = time.perf_counter()
+        self.expected: dict[tuple, int] = {}      # panel walk -> its cells in the work handed out so far
+        self.walks: dict[tuple, dict] = {}        # panel walk -> what its finished cells said
+        self.current: tuple | None = None         # the panel walk that reported last
 
     def __call__(self, event: str, **info) -> None:
         if event == "wait":
@@ -329,18 +353,44 @@ class Progress:
                   f"continues it when that one stops (Ctrl-C to give up)", file=sys.stderr, flush=True)
         elif event == "start_run":
             self.total = info["n_cells"]
+            self.started = time.perf_counter()
             reused = f" ({info['n_skipped']} already finished, reused)" if info["n_skipped"] else ""
             print(f"run {info['run_id']}: suite {info['suite'].name!r}, {self.total} cells to run{reused}, "
                   f"store {info['store']}", file=sys.stderr)
             self.bar()
+        elif event == "batch":
+            for cell in info["cells"]:
+                if cell.series:
+                    key = self.walk(cell)
+                    self.expected[key] = self.expected.get(key, 0) + 1
         elif event == "done":
-            self.done(info["result"])
+            if info["result"].cell.series:
+                self.panel_done(info["result"])
+            else:
+                self.done(info["result"])
             self.bar()
+
+    @staticmethod
+    def walk(cell) -> tuple:
+        return cell.dataset, cell.label, cell.seed, cell.span
+
+    def time_left(self) -> str:
+        """The time left if the cells still to run take as long on average as the finished ones."""
+        if not self.count or self.count >= self.total:
+            return ""
+        seconds = (time.perf_counter() - self.started) / self.count * (self.total - self.count)
+        return f"about {_duration(seconds)} left"
 
     def bar(self) -> None:
         if self.live and self.count < self.total:
             filled = "#" * (30 * self.count // max(self.total, 1))
-            print(f"[{filled:<30s}] {self.count}/{self.total} cells", end="", file=sys.stderr, flush=True)
+            parts = [f"[{filled:<30s}] {self.count}/{self.total} cells"]
+            if self.current in self.walks:
+                dataset, label = self.current[:2]
+                parts.append(f"{label} on {dataset}: {self.walks[self.current]['n']}/{self.expected[self.current]} "
+                             f"series")
+            parts.append(self.time_left())
+            print("\r\033[K" + " · ".join(p for p in parts if p), end="", file=sys.stderr, flush=True)
 
     def done(self, result) -> None:
         self.count += 1
@@ -350,3 +400,39 @@ class Progress:
         print(f"{prefix}[{self.count:>{len(str(self.total))}}/{self.total}] {result.status:7s} "
               f"{c.dataset:18s} {c.label:16s} seed {c.seed}  {detail}  ({result.wall_time_s:.1f} s)",
               file=sys.stderr, flush=True)
+
+    def panel_done(self, result) -> None:
+        self.count += 1
+        key = self.current = self.walk(result.cell)
+        walk = self.walks.setdefault(key, {"n": 0, "ok": 0, "mae": 0.0, "wall_s": 0.0, "other": {}})
+        walk["n"] += 1
+        walk["wall_s"] += result.wall_time_s
+        if result.status == "ok":
+            walk["ok"] += 1
+            walk["mae"] += result.scores["mae"]
+        else:
+            walk["other"].setdefault(result.status, [0, result.reason])[0] += 1
+        if walk["n"] < self.expected.get(key, 1):
+            return
+        del self.walks[key]
+        self.expected.pop(key, None)
+        dataset, label, seed, span = key
+        status = "ok" if not walk["other"] else "partly" if walk["ok"] else next(iter(walk["other"]))
+        summary = f"{walk['ok']}/{walk['n']} series ok" + (f", mean MAE {walk['mae'] / walk['ok']:.4g}"
+                                                          if walk["ok"] else "")
+        for other, (count, reason) in walk["other"].items():
+            summary += f"; {count} {other} ({reason[:80]})"
+        on = "" if span == "test" else f" ({span} span)"
+        prefix = "\r\033[K" if self.live else ""
+        left = self.time_left()
+        print(f"{prefix}[{self.count:>{len(str(self.total))}}/{self.total}] {status:7s} {dataset:18s} {label:16s} "
+              f"seed {seed}{on}  {summary}  ({walk['wall_s']:.1f} s{'; ' + left if left else ''})",
+              file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{int(seconds // 3600)} h {seconds % 3600 / 60:.0f} min"

@@ -1,4 +1,4 @@
-"""Evaluate cells: one dataset x one model variant x one seed, walked forward.
+"""Evaluate cells: one dataset x one model variant x one seed x one series, walked forward.
 
 The runner is the only place that times and counts: wall seconds (perf_counter) and
 CPU seconds (process_time) around every fit, update and predict call, and the model's
@@ -167,21 +167,23 @@ class Cell:
     # is a row), "validation" or "test"; ``group`` names that entry in the tables.
     selection: str = ""
     group: str = ""
+    series: str = ""            # the series' id in its panel; "" for a single-series dataset
     # Run settings that change no result (a TensorBoard directory): not part of the
     # variant's name, nor of its key; passed only to models whose constructor takes them.
     options: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def key(self) -> tuple:
-        return (self.dataset, self.label, params_text(self.params), self.seed, self.span)
+        return (self.dataset, self.label, params_text(self.params), self.seed, self.span, self.series)
 
 
 def cell_key(cell: Cell, *, code_version: str, data_hash: str) -> str:
     """Everything that determines a cell's result; equal keys mean the cell need not run again."""
     split = cell.split.as_dict()
     payload = json.dumps([cell.dataset, cell.model, cell.label, cell.params, cell.seed, split,
-                          cell.season_length, cell.span, cell.selection, cell.group, code_version, data_hash],
-                         sort_keys=True, default=str)
+                          cell.season_length, cell.span, cell.selection, cell.group, code_version, data_hash]
+                         # A single series' key is what it was before panels existed.
+                         + ([cell.series] if cell.series else []), sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -227,10 +229,11 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message[0] if message else ''}{place}"
 
 
-def run_cells(cells: Iterable[Cell], load: Callable[[str], pd.Series]) -> Iterator[CellResult]:
-    """Evaluate cells one after another, loading each dataset once."""
-    series: dict[str, pd.Series] = {}
+def run_cells(cells: Iterable[Cell], load: Callable[[str], dict[str, pd.Series]]) -> Iterator[CellResult]:
+    """Evaluate cells one after another, loading each dataset once (``load`` gives its series by id,
+    as ``bench.data.load_panel``: ``{"": y}`` for a single series)."""
+    panels: dict[str, dict[str, pd.Series]] = {}
     for cell in cells:
-        if cell.dataset not in series:
-            series[cell.dataset] = load(cell.dataset)
-        yield evaluate_cell(cell, series[cell.dataset])
+        if cell.dataset not in panels:
+            panels[cell.dataset] = load(cell.dataset)
+        yield evaluate_cell(cell, panels[cell.dataset][cell.series])

@@ -10,6 +10,10 @@ dataset, model, parameters and split in earlier runs. Cells never run before com
 first, ordered by a prior (neural networks and Prophet on the longest series first):
 a cell of unknown length is better started early than discovered late. The order
 changes no result, only when each cell runs.
+
+The cells of one walk over a panel's series share a history key (the series is not part
+of it), so the stable sort keeps them together, in the panel's order, and the executor
+sends them to workers in chunks; a panel's length here is its longest series.
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ cell in flight. Every table and report is a pure function of these rows.
 The schema carries a version (SQLite's ``user_version``). A store written by an older
 version of bench is migrated when opened for writing (columns added with their defaults:
 version 1 stores had no validation span, no selection and no fit_info; version 2 stores
-did not record a run's code and data); a store from a newer version is refused with one
+did not record a run's code and data; version 3 stores held single series only, and their
+cells get the series id ''); a store from a newer version is refused with one
 line. Commands that only read (``report``, ``compare``, ``bench.load``) open it read-only
 and never change it: an older store is migrated in a private copy in memory.
 
@@ -27,7 +28,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.runner import CellResult, params_text
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 60     # another process may be committing a cell; SQLite waits this long for it
 
 SCHEMA = """
@@ -63,7 +64,8 @@ CREATE TABLE IF NOT EXISTS cells (
     span TEXT NOT NULL DEFAULT 'test',  -- test | validation (a selection's walk before the test span)
     selection TEXT NOT NULL DEFAULT '', -- '' | validation | test: how the variant is chosen in its group
     selection_group TEXT NOT NULL DEFAULT '',   -- the suite entry whose grid the variant belongs to
-    fit_info TEXT NOT NULL DEFAULT '{}' -- JSON: the model's fit_info(), summarised over its fits
+    fit_info TEXT NOT NULL DEFAULT '{}', -- JSON: the model's fit_info(), summarised over its fits
+    series_id TEXT NOT NULL DEFAULT ''  -- the series' id in its panel ('' for a single-series dataset)
 );
 CREATE TABLE IF NOT EXISTS forecasts (
     cell_id INTEGER NOT NULL REFERENCES cells(cell_id),
@@ -82,6 +84,7 @@ ONCE_PER_RUN = "CREATE UNIQUE INDEX IF NOT EXISTS cells_stored_once ON cells (ru
 _ADDED_IN_2 = ["span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEFAULT ''",
                "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"]
 _ADDED_IN_3 = ["inputs TEXT NOT NULL DEFAULT '{}'"]
+_ADDED_IN_4 = ["series_id TEXT NOT NULL DEFAULT ''"]
 
 
 def check_version(version: int, path: Path) -> None:
@@ -110,6 +113,9 @@ def migrate(db: sqlite3.Connection, path: Path) -> None:
         if has_tables and version < 3:
             for column in _ADDED_IN_3:
                 db.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+        if has_tables and version < 4:
+            for column in _ADDED_IN_4:
+                db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -204,15 +210,15 @@ class Store:
                 "INSERT INTO cells (run_id, dataset, model, label, params, seed, split, season_length, "
                 "status, reason, mae, rmse, mape, smape, mase, fit_time_s, fit_cpu_s, update_time_s, "
                 "predict_time_s, predict_cpu_s, n_fits, n_updates, n_origins, n_params, wall_time_s, cell_key, "
-                "span, selection, selection_group, fit_info) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "span, selection, selection_group, fit_info, series_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, c.dataset, c.model, c.label, json.dumps(c.params, sort_keys=True), c.seed,
                  json.dumps(split), c.season_length, result.status, result.reason,
                  s.get("mae"), s.get("rmse"), s.get("mape"), s.get("smape"), s.get("mase"),
                  *((w.fit_time_s, w.fit_cpu_s, w.update_time_s, w.predict_time_s, w.predict_cpu_s,
                     w.n_fits, w.n_updates, len(w.origin_positions), w.n_params) if w else (None,) * 9),
                  result.wall_time_s, cell_key, c.span, c.selection, c.group,
-                 json.dumps(w.fit_info() if w else {}, sort_keys=True)))
+                 json.dumps(w.fit_info() if w else {}, sort_keys=True), c.series))
             cell_id = int(cur.lastrowid)
             if w is not None:
                 self.db.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)", _forecast_rows(cell_id, w))
@@ -220,7 +226,7 @@ class Store:
 
     def stored_keys(self, run_id: int) -> pd.DataFrame:
         """What identifies each stored cell of a run in the tables, with its key and status."""
-        return pd.read_sql_query("SELECT dataset, label, params, seed, span, cell_key, status FROM cells "
+        return pd.read_sql_query("SELECT dataset, label, params, seed, span, series_id, cell_key, status FROM cells "
                                  "WHERE run_id = ?", self.db, params=(run_id,))
 
     def cell_times(self) -> pd.DataFrame:
@@ -273,7 +279,7 @@ class Store:
         # In the order of what they are, not of when they ran (longest-first scheduling
         # and worker timing decide that): tables and means over seeds must not depend on it.
         frame = pd.read_sql_query("SELECT * FROM cells WHERE run_id = ? "
-                                  "ORDER BY span, dataset, label, model, params, seed, cell_id",
+                                  "ORDER BY span, dataset, label, model, params, seed, series_id, cell_id",
                                   self.db, params=(run_id,))
         frame["params_text"] = [params_text(json.loads(p)) for p in frame["params"]]
         return frame

@@ -16,7 +16,9 @@ Model parameters are scalars; a list always means "one variant per value". Witho
 ``select`` every variant of a grid is a row of the tables. With ``select = "validation"``
 every variant is walked over the validation span before the test span (same protocol),
 and only the one with the lowest validation MAE (mean over seeds; ties: fewer
-parameters) is evaluated on the test span, under the entry's label. ``select = "test"``
+parameters) is evaluated on the test span, under the entry's label. On a panel the choice
+is one per dataset: the mean is over its series and seeds, and a variant is eligible only
+when every one of them finished ok. ``select = "test"``
 picks the variant with the lowest test MAE instead: for exploration only, the tables
 mark it "chosen on the test span (optimistic)" and the overall ranking leaves it out.
 
@@ -38,6 +40,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 from bench import data, forecaster
 from bench.data import Dataset, get_dataset
@@ -343,15 +346,19 @@ def _defaults_for_uncovered(kept: list[ModelSpec], names: list[str], suite: Suit
     return added
 
 
-def cells(suite: Suite, *, seeds: int | None = None) -> list[Cell]:
-    """Every (dataset, variant, seed) of the suite; deterministic models run one seed.
+def cells(suite: Suite, *, seeds: int | None = None, series: Mapping[str, Sequence[str]] | None = None) -> list[Cell]:
+    """Every (dataset, variant, seed, series) of the suite; deterministic models run one seed.
 
+    ``series`` gives each panel's series ids (``bench.data.load_panel``); a dataset it does
+    not name is a single series (id ""). The series of one (variant, seed) follow one another,
+    in the panel's order, so that the executor can send them to a worker in chunks.
     Variants of a ``select = "validation"`` entry are validation-span cells; the test cell
     of the variant they choose is made after they ran (``bench.selection.chosen_cells``).
     """
     n_seeds = seeds or suite.seeds
     out = []
     for ds_name, (ds, split) in suite.datasets.items():
+        ids = list((series or {}).get(ds_name, [""]))
         for spec in suite.models:
             if spec.datasets is not None and ds_name not in spec.datasets:
                 continue
@@ -359,9 +366,9 @@ def cells(suite: Suite, *, seeds: int | None = None) -> list[Cell]:
             span = "validation" if spec.select == "validation" else "test"
             for params in expand_grid(spec.params):
                 for seed in range(n_seeds if entry.seeded else 1):
-                    out.append(Cell(ds_name, spec.name, variant_label(spec, params), params, seed,
-                                    split, ds.season_length, span=span, selection=spec.select,
-                                    group=spec.group if spec.select else ""))
+                    out += [Cell(ds_name, spec.name, variant_label(spec, params), params, seed,
+                                 split, ds.season_length, span=span, selection=spec.select,
+                                 group=spec.group if spec.select else "", series=sid) for sid in ids]
     return out
 
 

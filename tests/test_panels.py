@@ -1,4 +1,5 @@
-"""Panels: many series in one dataset. The M4 hourly files and a user's long-format CSV."""
+"""Panels: many series in one dataset. The M4 hourly files, a user's long-format CSV, one cell per
+series, chunks of series sent to workers, resume, timeouts and Dask on panels."""
 import contextlib
 import functools
 import http.server
@@ -81,6 +82,15 @@ def test_a_single_series_dataset_is_a_panel_of_one():
     panel = data.load_panel(data.get_dataset("air_passengers"))
     assert list(panel) == [""]
     pd.testing.assert_series_equal(panel[""], data.load_series("air_passengers"))
+
+
+def test_naive_and_seasonal_naive_on_every_m4_series_give_the_published_smape_and_mase(m4):
+    split = data.get_dataset(M4).split
+    for model, (smape, mase) in PUBLISHED.items():
+        scores = [runner.evaluate_cell(runner.Cell(M4, model, model, {}, 0, split, 24, series=sid), y).scores
+                  for sid, y in m4.items()]
+        assert round(np.mean([s["smape"] for s in scores]), 3) == smape
+        assert round(np.mean([s["mase"] for s in scores]), 3) == mase
 
 
 def _wide_entry(tmp_path, train: str, test: str) -> data.Dataset:
@@ -242,3 +252,306 @@ def test_a_registered_user_panel_round_trips_with_its_id_column(tmp_path, m4):
     again = data.get_dataset("shops")
     assert again == ds
     assert list(data.load_panel(again)) == ["H1", "H2", "H3"]
+
+
+# --------------------------------------------------------------------------- cells, keys and chunks
+
+def _suite(tmp_path, text: str, name="suite.toml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_panel_makes_one_cell_per_series_its_series_one_after_another(tmp_path):
+    suite = suites.load_suite(_suite(tmp_path, '[[datasets]]\nname = "m4_hourly"\n[[datasets]]\nname = '
+                                               '"air_passengers"\n[[models]]\nname = "naive"\n[[models]]\n'
+                                               'name = "tests.faulty_models:Noisy"\nlabel = "noisy"\n'))
+    cells = suites.cells(suite, seeds=2, series={M4: ["H1", "H2", "H3"]})
+    assert [(c.dataset, c.label, c.seed, c.series) for c in cells] == [
+        (M4, "naive", 0, "H1"), (M4, "naive", 0, "H2"), (M4, "naive", 0, "H3"),
+        (M4, "noisy", 0, "H1"), (M4, "noisy", 0, "H2"), (M4, "noisy", 0, "H3"),
+        (M4, "noisy", 1, "H1"), (M4, "noisy", 1, "H2"), (M4, "noisy", 1, "H3"),
+        ("air_passengers", "naive", 0, ""), ("air_passengers", "noisy", 0, ""), ("air_passengers", "noisy", 1, "")]
+    keys = {runner.cell_key(c, code_version="c", data_hash="d") for c in cells}
+    assert len(keys) == len(cells) and len({c.key for c in cells}) == len(cells)
+
+
+def test_a_single_series_cell_keeps_the_key_it_had_before_panels():
+    split = data.get_dataset("air_passengers").split
+    cell = runner.Cell("air_passengers", "naive", "naive", {}, 0, split, 12)
+    payload = json.dumps(["air_passengers", "naive", "naive", {}, 0, split.as_dict(), 12, "test", "", "", "c", "d"],
+                         sort_keys=True, default=str)
+    import hashlib
+    assert runner.cell_key(cell, code_version="c", data_hash="d") == hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+def _cells(n_series: int, models=("naive", "drift"), dataset=M4) -> list[runner.Cell]:
+    split = data.get_dataset(M4).split
+    return [runner.Cell(dataset, m, m, {}, 0, split, 24, series=f"H{i}") for m in models for i in range(1, n_series + 1)]
+
+
+def test_chunks_hold_one_variant_walk_at_most_16_series_and_share_a_short_walk_among_workers():
+    sizes = lambda chunks: [(c[0].model, len(c)) for c in chunks]
+    assert sizes(executor.chunks(_cells(40), workers=2)) == [("naive", 16), ("naive", 16), ("naive", 8),
+                                                            ("drift", 16), ("drift", 16), ("drift", 8)]
+    assert sizes(executor.chunks(_cells(20), workers=2)) == [("naive", 10), ("naive", 10), ("drift", 10), ("drift", 10)]
+    assert sizes(executor.chunks(_cells(3), workers=1)) == [("naive", 3), ("drift", 3)]
+    split = data.get_dataset("air_passengers").split
+    single = [runner.Cell("air_passengers", m, m, {}, s, split, 12) for m in ("naive", "drift") for s in (0, 1)]
+    assert [len(c) for c in executor.chunks(single, workers=2)] == [1, 1, 1, 1]
+
+
+def test_in_process_execution_gives_each_cell_its_own_series(m4):
+    cells = _cells(3, models=("naive",))
+    results = list(executor.execute(cells, {M4: m4}, workers=0))
+    assert [r.cell.series for r in results] == ["H1", "H2", "H3"]
+    assert [r.walk.actuals[0, 0] for r in results] == [m4[s].iloc[-48] for s in ("H1", "H2", "H3")]
+
+
+# --------------------------------------------------------------------------- runs on panels
+
+SMALL = """
+name = "panel"
+[[datasets]]
+name = "{name}"
+[[models]]
+name = "naive"
+[[models]]
+name = "seasonal_naive"
+"""
+
+
+def _user_panel_run(tmp_path, m4, *, ids=("H1", "H2", "H3", "H4"), out="out", **kwargs):
+    ds = data.user_dataset(long_panel(tmp_path / "p.csv", m4, ids=ids), id_col="store", name="shops")
+    return api.run(_suite(tmp_path, SMALL.format(name="air_passengers")), datasets=["shops"], out=tmp_path / out,
+                   extra_datasets=[ds], **kwargs)
+
+
+@pytest.mark.slow
+def test_a_run_on_a_user_panel_stores_a_cell_per_series_and_the_report_renders(tmp_path, m4, capsys):
+    res = _user_panel_run(tmp_path, m4, on_cell=cli.Progress())
+    cells = res.cells
+    assert sorted(zip(cells["label"], cells["series_id"])) == sorted(
+        (m, s) for m in ("naive", "seasonal_naive") for s in ("H1", "H2", "H3", "H4"))
+    assert (cells["status"] == "ok").all() and cells["cell_key"].is_unique
+    forecasts = res.forecasts("shops", "naive")
+    assert set(forecasts["series_id"]) == {"H1", "H2", "H3", "H4"}
+    assert len(forecasts) == 4 * 25 * 24                    # 25 origins of 24 steps per series
+    assert (tmp_path / "out" / "LEADERBOARD.md").is_file() and (tmp_path / "out" / "shops.md").is_file()
+    # Progress: one line per panel walk, not one per series.
+    lines = capsys.readouterr().err.strip().splitlines()
+    walks = [line for line in lines if "series ok" in line]
+    assert len(walks) == 2 and all("4/4 series ok, mean MAE" in line for line in walks), lines
+    assert sum(" shops " in line for line in lines) == 2
+
+
+@pytest.mark.slow
+def test_the_user_panel_is_registered_with_its_id_column_after_the_run(tmp_path, m4):
+    _user_panel_run(tmp_path, m4)
+    assert data.get_dataset("shops").id_column == "store"
+
+
+@pytest.mark.slow
+def test_a_store_of_schema_4_lists_series_ids_and_resume_names_the_series(tmp_path, m4):
+    _user_panel_run(tmp_path, m4, ids=("H1", "H2"))
+    with sqlite3.connect(tmp_path / "out" / "bench.sqlite") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert sorted(r[0] for r in db.execute("SELECT DISTINCT series_id FROM cells")) == ["H1", "H2"]
+    # Another split for the same series: refused, naming one.
+    ds = data.user_dataset(tmp_path / "p.csv", id_col="store", name="shops", test_size=72)
+    with pytest.raises(BenchError, match=r"run 1 holds shops / series H[12] / (naive|seasonal_naive) / seed 0 "
+                                         r"computed with another split"):
+        api.run(_suite(tmp_path, SMALL.format(name="air_passengers")), datasets=["shops"], out=tmp_path / "out",
+                extra_datasets=[ds], resume=True)
+
+
+def test_a_series_too_short_for_a_suites_split_is_one_error_naming_it(tmp_path):
+    suite = _suite(tmp_path, '[[datasets]]\nname = "m4_hourly"\ntest_size = 800\n[[models]]\nname = "naive"\n')
+    with pytest.raises(BenchError, match=r"dataset 'm4_hourly': series 'H\d+' has 748 points; its split "
+                                         r"\(h=48 test=800 .*\) needs at least 802"):
+        api.run(suite, out=tmp_path / "out")
+    assert not (tmp_path / "out" / "bench.sqlite").exists()
+
+
+# Suites name a catalog dataset; the runs keep only the user's panel (datasets=["shops"]).
+VALIDATION = """
+name = "select"
+[[datasets]]
+name = "air_passengers"
+[[models]]
+name = "tests.toy_models:MeanOfLast"
+label = "mean_of_last"
+params = { window = [1, 24, 96] }
+select = "validation"
+"""
+
+
+@pytest.mark.slow
+def test_validation_selection_on_a_panel_chooses_by_the_mean_over_series_of_the_validation_mae(tmp_path, m4):
+    ds = data.user_dataset(long_panel(tmp_path / "p.csv", m4, ids=("H1", "H30", "H200"), length=240),
+                           id_col="store", name="shops")
+    res = api.run(_suite(tmp_path, VALIDATION), datasets=["shops"], out=tmp_path / "out", extra_datasets=[ds])
+    validation = res.cells[res.cells["span"] == "validation"]
+    assert len(validation) == 3 * 3
+    best = validation.groupby("label")["mae"].mean().idxmin()
+    test = res.cells[res.cells["span"] == "test"]
+    assert sorted(test["series_id"]) == ["H1", "H200", "H30"] and set(test["label"]) == {"mean_of_last"}
+    chosen = json.loads(validation.loc[validation["label"] == best, "params"].iloc[0])
+    assert {json.dumps(json.loads(p)) for p in test["params"]} == {json.dumps(chosen)}
+
+
+class HangsOnLarge(Naive):
+    """Naive, except on a series whose last value exceeds 1e6: it never finishes fitting there."""
+
+    def fit(self, y):
+        if y.iloc[-1] > 1e6:
+            time.sleep(3600)
+        return super().fit(y)
+
+
+class DiesOnLarge(Naive):
+    """Naive, except on a series whose last value exceeds 1e6: its process ends there."""
+
+    def fit(self, y):
+        if y.iloc[-1] > 1e6:
+            os._exit(3)
+        return super().fit(y)
+
+
+MISBEHAVING = """
+name = "misbehaving"
+[[datasets]]
+name = "air_passengers"
+[[models]]
+name = "tests.test_panels:HangsOnLarge"
+label = "hangs"
+[[models]]
+name = "tests.test_panels:DiesOnLarge"
+label = "dies"
+"""
+
+
+@pytest.mark.slow
+def test_a_cell_past_its_timeout_or_crashing_in_a_chunk_is_recorded_and_the_chunks_other_series_still_run(tmp_path, m4):
+    csv = long_panel(tmp_path / "p.csv", m4, ids=("H1", "H2", "H3", "H4", "H5"))
+    _edit(csv, lambda f: f.loc.__setitem__((f["store"] == "H3", "sales"),
+                                           (f.loc[f["store"] == "H3", "sales"].astype(float) + 2e6).astype(str)))
+    ds = data.user_dataset(csv, id_col="store", name="shops")
+    res = api.run(_suite(tmp_path, MISBEHAVING), datasets=["shops"], out=tmp_path / "out", extra_datasets=[ds],
+                  workers=1, cell_timeout_s=3)
+    status = res.cells.set_index(["label", "series_id"])["status"].to_dict()
+    assert status == {**{(m, s): "ok" for m in ("hangs", "dies") for s in ("H1", "H2", "H4", "H5")},
+                      ("hangs", "H3"): "timeout", ("dies", "H3"): "crashed"}
+    reasons = res.cells.set_index(["label", "series_id"])["reason"]
+    assert "cell-timeout of 3 s" in reasons["hangs", "H3"] and "exit code 3" in reasons["dies", "H3"]
+
+
+@pytest.mark.slow
+def test_two_local_workers_and_a_dask_cluster_give_the_serial_results_on_a_panel(tmp_path, m4):
+    distributed = pytest.importorskip("distributed")
+    ids = tuple(f"H{i}" for i in range(1, 21))
+    maes = lambda res: res.cells.set_index(["label", "series_id"])["mae"].sort_index()
+    serial = _user_panel_run(tmp_path, m4, ids=ids, out="serial", workers=0)
+    parallel = _user_panel_run(tmp_path, m4, ids=ids, out="parallel", workers=2)
+    pd.testing.assert_series_equal(maes(serial), maes(parallel))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as cluster:
+        on_dask = _user_panel_run(tmp_path, m4, ids=ids, out="dask", cluster=cluster.scheduler_address)
+    pd.testing.assert_series_equal(maes(serial), maes(on_dask))
+    assert len(serial.cells) == 40
+
+
+SLOW = """
+name = "slow"
+[[datasets]]
+name = "air_passengers"
+[[models]]
+name = "tests.faulty_models:SlowNaive"
+label = "slow"
+params = {{ delay_s = 0.4 }}
+"""
+
+
+def _count(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return con.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+@pytest.mark.slow
+def test_a_panel_run_killed_inside_a_chunk_resumes_from_the_next_series(tmp_path, m4):
+    ids = [f"H{i}" for i in range(1, 13)]
+    csv = long_panel(tmp_path / "p.csv", m4, ids=ids)
+    suite = _suite(tmp_path, SLOW.format())
+    out = tmp_path / "killed"
+    # One origin per series: a cell is one 0.4 s fit.
+    command = [sys.executable, "-m", "bench", "run", "--suite", suite, "--csv", str(csv), "--id-col", "store",
+               "--name", "shops", "--horizon", "24", "--test-size", "24", "--workers", "1", "--out", str(out)]
+    proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _count(out / "bench.sqlite") < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _count(out / "bench.sqlite")
+    assert 3 <= before < 12, "the kill should land inside the one chunk of 12 series"
+    resumed = subprocess.run(command + ["--resume"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{12 - before} cells to run ({before} already finished, reused)" in resumed.stderr
+    after = api.load(out)
+    assert sorted(after.cells["series_id"]) == sorted(ids) and after.cells["cell_key"].is_unique
+    whole = api.run(suite, datasets=["shops"], out=tmp_path / "whole",
+                    extra_datasets=[data.user_dataset(csv, id_col="store", name="shops", horizon=24, test_size=24)])
+    maes = lambda res: res.cells.set_index("series_id")["mae"].sort_index()
+    pd.testing.assert_series_equal(maes(after), maes(whole))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak memory from Linux's /proc")
+def test_naive_and_seasonal_naive_on_all_of_m4_hourly_give_the_published_values_in_seconds(tmp_path):
+    suite = _suite(tmp_path, SMALL.format(name=M4))
+    # The CLI in one process that reports its own peak resident memory (VmHWM; see test_user_csv).
+    script = ("import re, sys; from bench.cli import main; code = main(sys.argv[1:]); "
+              "print(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1), file=sys.stderr); "
+              "sys.exit(code)")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", script, "run", "--suite", suite, "--workers", "2",
+                           "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=300)
+    wall_s = time.perf_counter() - started
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert sum("414/414 series ok" in line for line in lines) == 2 and len(lines) < 10, lines
+    peak_mb = int(lines[-1]) / 1024
+    assert peak_mb < 1024 and wall_s < 120
+    with sqlite3.connect(tmp_path / "out" / "bench.sqlite") as db:
+        cells = pd.read_sql_query("SELECT label, series_id, smape, mase FROM cells", db)
+    assert cells.groupby("label")["series_id"].nunique().to_dict() == {"naive": 414, "seasonal_naive": 414}
+    means = cells.groupby("label")[["smape", "mase"]].mean().round(3)
+    for model, (smape, mase) in PUBLISHED.items():
+        assert (means.loc[model, "smape"], means.loc[model, "mase"]) == (smape, mase)
+
+
+# --------------------------------------------------------------------------- describe
+
+def test_describe_refuses_a_panel_without_a_series_in_one_line(tmp_path, capsys):
+    assert cli.main(["describe", M4, "--out", str(tmp_path / "plots")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: describe: m4_hourly is a panel of 414 series (H1, H2, H3, ...); describe studies one "
+                   "series: name it with --series ID"]
+    assert not (tmp_path / "plots").exists()
+
+
+@pytest.mark.slow
+def test_describe_studies_one_series_of_a_panel(tmp_path, m4, capsys):
+    assert cli.main(["describe", M4, "--series", "H2", "--out", str(tmp_path / "plots")]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("m4_hourly: series 'H2' of The M4") and f"length                {len(m4['H2'])} points" in text
+    assert (tmp_path / "plots" / "m4_hourly_acf.png").is_file()
+    csv = long_panel(tmp_path / "p.csv", m4)
+    assert cli.main(["describe", "--csv", str(csv), "--id-col", "store", "--series", "H3",
+                     "--out", str(tmp_path / "plots")]) == 0
+    assert "length                120 points" in capsys.readouterr().out

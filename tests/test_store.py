@@ -38,7 +38,7 @@ def test_a_store_written_before_schema_versions_is_migrated_and_still_reads(tmp_
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     res = api.load(path)
     cell = res.cells.iloc[0]
-    assert (cell["span"], cell["selection"], cell["fit_info"]) == ("test", "", "{}")
+    assert (cell["span"], cell["selection"], cell["fit_info"], cell["series_id"]) == ("test", "", "{}", "")
     assert res.table.set_index("variant").loc["naive", "mae"] == 1.0
 
 
@@ -89,3 +89,22 @@ def test_a_file_that_is_not_a_store_is_refused_with_one_line(tmp_path):
         Store(path)
     with pytest.raises(BenchError, match="not a usable result store|not a result store"):
         Store(path, read_only=True)
+
+
+def test_a_version_3_store_gains_the_series_id_of_single_series_and_reads_as_before(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(VERSION_1)
+        for column in ("span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEFAULT ''",
+                       "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"):
+            db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
+        db.execute("ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'")
+        db.execute("PRAGMA user_version = 3")
+    before = path.read_bytes()
+    read = api.load(path)                 # read-only: migrated in memory, the file untouched
+    assert path.read_bytes() == before
+    assert list(read.cells["series_id"]) == [""] and read.table.set_index("variant").loc["naive", "mae"] == 1.0
+    Store(path).close()                   # opened for writing: migrated in place
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert db.execute("SELECT series_id FROM cells").fetchall() == [("",)]
