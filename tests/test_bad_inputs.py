@@ -132,6 +132,38 @@ CASES = [
     run("--suite", "{files}/names_my_series.toml", "--csv", "{files}/air.csv", "--name", "my_series",
         id="csv-name-already-in-the-suite",
         needles=["--name: suite 'names_my_series' already has a dataset 'my_series'"]),
+    # --- panels in long format (--id-col) ----------------------------------------------------------
+    run("--csv", "{files}/panel_short.csv", "--id-col", "store", id="panel-series-too-short",
+        needles=["panel_short.csv: series 'C' (the shortest): the series has 10 points; the default split "
+                 "(horizon 12, test size 24) needs at least 26"]),
+    run("--csv", "{files}/panel.csv", "--id-col", "store", "--test-size", "143", id="panel-too-short-for-test-size",
+        needles=["panel.csv: series 'A' (the shortest): the series has 144 points; --test-size 143 needs at least 145"]),
+    run("--csv", "{files}/panel_duplicates.csv", "--id-col", "store", id="panel-duplicate-id-and-time",
+        needles=["panel_duplicates.csv: series 'B': 1 duplicate timestamps (first: 1949-05-01",
+                 "--duplicates mean|sum|last"]),
+    run("--csv", "{files}/panel_non_numeric.csv", "--id-col", "store", id="panel-non-numeric-value",
+        needles=["panel_non_numeric.csv: column '#Passengers' (--value-col) has 1 non-numeric value "
+                 "(line 150, series 'B', is 'lots')"]),
+    run("--csv", "{files}/panel_gap.csv", "--id-col", "store", id="panel-missing-timestamp",
+        needles=["panel_gap.csv: series 'C': 1 missing timestamps at frequency 'MS' (first gap at 1950-01-01",
+                 "--fill interpolate|ffill"]),
+    run("--csv", "{files}/panel_empty_id.csv", "--id-col", "store", id="panel-empty-id",
+        needles=["panel_empty_id.csv: column 'store' (--id-col) is empty on line 7"]),
+    run("--csv", "{files}/panel.csv", "--id-col", "shop", id="panel-unknown-id-column",
+        needles=["--id-col:", "panel.csv has no column 'shop'; its columns are 'store', 'Month', '#Passengers'"]),
+    run("--all", "--id-col", "store", id="id-col-without-csv", needles=["--id-col needs --csv FILE"]),
+    run("--suite", "{files}/m4_long_test.toml", id="m4-series-too-short-for-the-suites-split",
+        needles=["dataset 'm4_hourly': series 'H", "has 748 points; its split (h=48 test=800",
+                 "needs at least 802"]),
+    desc("--csv", "{files}/panel.csv", "--id-col", "store", id="describe-panel-without-series",
+         needles=["describe:", "panel.csv is a panel of 3 series (A, B, C); describe studies one series: "
+                  "name it with --series ID"]),
+    desc("m4_hourly", id="describe-m4-without-series",
+         needles=["describe: m4_hourly is a panel of 414 series (H1, H2, H3, ...)", "--series ID"]),
+    desc("--csv", "{files}/panel.csv", "--id-col", "store", "--series", "Z", id="describe-unknown-series",
+         needles=["--series:", "panel.csv has no series 'Z'; its ids are 'A', 'B', 'C'"]),
+    desc("air_passengers", "--series", "A", id="describe-series-of-a-single-series",
+         needles=["--series: dataset 'air_passengers' is a single series, not a panel"]),
     # --- suites ---------------------------------------------------------------------------------
     run("--suite", "{files}/not_toml.toml", id="suite-not-toml", needles=["not_toml.toml: not valid TOML"]),
     run("--suite", "{files}/unknown_dataset.toml", id="suite-unknown-dataset",
@@ -279,7 +311,19 @@ def make_files(root: Path) -> None:
     csv("short.csv", rows[:20])
     stamps = np.datetime64("2021-01-01T00:00") + np.cumsum([1, 2, 3, 5, 7, 11, 13, 17] * 4).astype("timedelta64[h]")
     (root / "irregular.csv").write_text("time,v\n" + "".join(f"{t},{i}\n" for i, t in enumerate(stamps)))
+    panel = [f"{store},{row}" for store in "ABC" for row in rows]          # A: lines 2-145, B: 146-289, C: 290-433
+
+    def panel_csv(name, body_rows):
+        (root / name).write_text("\n".join(["store," + header, *body_rows]) + "\n")
+
+    panel_csv("panel.csv", panel)
+    panel_csv("panel_short.csv", panel[:288 + 10])
+    panel_csv("panel_duplicates.csv", panel[:150] + [panel[148]] + panel[150:])
+    panel_csv("panel_non_numeric.csv", panel[:148] + ["B,1949-05,lots"] + panel[149:])
+    panel_csv("panel_gap.csv", panel[:288 + 12] + panel[288 + 13:])
+    panel_csv("panel_empty_id.csv", panel[:5] + [",1949-06,135"] + panel[6:])
     suites = {
+        "m4_long_test.toml": '[[datasets]]\nname = "m4_hourly"\ntest_size = 800\n[[models]]\nname = "naive"\n',
         "not_toml.toml": "name = 'x\n[[datasets]\n",
         "unknown_dataset.toml": '[[datasets]]\nname = "air_pasengers"\n[[models]]\nname = "naive"\n',
         "unknown_model.toml": '[[datasets]]\nname = "air_passengers"\n[[models]]\nname = "prophett"\n',
