@@ -18,9 +18,9 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from bench import forecaster
+from bench import forecaster, metrics
 from bench.forecaster import Forecaster, ModelSkipped
-from bench.metrics import METRICS, mase_scales
+from bench.metrics import mase_scales
 from bench.splits import WalkForward
 
 
@@ -47,26 +47,18 @@ class WalkResult:
         return summarise_fit_infos(self.fit_infos)
 
     def score(self) -> dict[str, float]:
-        """Every metric over all origins and steps; MASE uses the stored per-origin scales.
+        """Every per-cell metric of ``bench.metrics`` over all origins and steps, MASE with the stored
+        per-origin scales (``metrics.score``).
 
         MAPE and MASE are NaN where they are undefined (an actual of 0; a constant history,
         whose scale is 0), never infinite. MAE, RMSE and sMAPE are always defined: when one
         is not finite, the forecasts overflowed and ``unscorable`` says so.
         """
-        with np.errstate(over="ignore", invalid="ignore"):
-            scores = {name: float(fn(y_true=self.actuals, y_pred=self.forecasts))
-                      for name, fn in METRICS.items() if name != "mase"}
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            scales = np.where(self.mase_scales == 0, np.nan, self.mase_scales)
-            scores["mase"] = float(np.mean(np.abs(self.actuals - self.forecasts) / scales[:, None]))
-        for name in UNDEFINED_AS_NAN:
-            if np.isinf(scores[name]):
-                scores[name] = float("nan")
-        return scores
+        return metrics.score(y_true=self.actuals, y_pred=self.forecasts, scales=self.mase_scales)
 
     def unscorable(self, scores: dict[str, float]) -> str:
         """Why these scores cannot be stored as an ``ok`` cell ("" when they can)."""
-        broken = [f"{name.upper()} = {scores[name]}" for name in ALWAYS_DEFINED if not np.isfinite(scores[name])]
+        broken = [f"{name.upper()} = {scores[name]}" for name in metrics.unscorable(scores)]
         if not broken:
             return ""
         return (f"the forecast errors cannot be represented: {', '.join(broken)} (largest |forecast| "
@@ -74,11 +66,6 @@ class WalkResult:
 
     def mae(self) -> float:
         return float(np.mean(np.abs(self.actuals - self.forecasts)))
-
-
-# Metrics every ok cell has as a finite number; the others may be NaN where they mean nothing.
-ALWAYS_DEFINED = ("mae", "rmse", "smape")
-UNDEFINED_AS_NAN = ("mape", "mase")
 
 
 class NonFiniteForecast(RuntimeError):
