@@ -337,13 +337,21 @@ class Progress:
     finished ok and an estimate of the time left, instead of a line per series. On a
     terminal, a live line below them shows cells done / total, the series done of the
     panel walk in progress and the time left.
+
+    The time left is the work left over the rate of work: each panel walk's cells still to
+    run at its own mean cell time so far (the run's mean cell time before its first one
+    finishes, and for every other cell), divided by the cell time finished per second of
+    the run (about the number of busy workers).
     """
 
     def __init__(self):
         self.total, self.count = 0, 0
         self.live = sys.stderr.isatty()
         self.started = time.perf_counter()
+        self.cell_s = 0.0                         # wall time of the finished cells, added up
         self.expected: dict[tuple, int] = {}      # panel walk -> its cells in the work handed out so far
+        self.left: dict[tuple, int] = {}          # panel walk -> its cells handed out and not finished
+        self.timing: dict[tuple, list] = {}       # panel walk -> [finished cells, their wall time]
         self.walks: dict[tuple, dict] = {}        # panel walk -> what its finished cells said
         self.current: tuple | None = None         # the panel walk that reported last
 
@@ -363,11 +371,21 @@ class Progress:
                 if cell.series:
                     key = self.walk(cell)
                     self.expected[key] = self.expected.get(key, 0) + 1
+                    self.left[key] = self.left.get(key, 0) + 1
         elif event == "done":
-            if info["result"].cell.series:
-                self.panel_done(info["result"])
+            result = info["result"]
+            self.cell_s += result.wall_time_s
+            if result.cell.series:
+                key = self.walk(result.cell)
+                timing = self.timing.setdefault(key, [0, 0.0])
+                timing[0] += 1
+                timing[1] += result.wall_time_s
+                self.left[key] = self.left.get(key, 1) - 1
+                if self.left[key] <= 0:
+                    del self.left[key]
+                self.panel_done(result)
             else:
-                self.done(info["result"])
+                self.done(result)
             self.bar()
 
     @staticmethod
@@ -375,11 +393,15 @@ class Progress:
         return cell.dataset, cell.label, cell.seed, cell.span
 
     def time_left(self) -> str:
-        """The time left if the cells still to run take as long on average as the finished ones."""
-        if not self.count or self.count >= self.total:
+        """An estimate of the time left (see the class docstring); "" before the first cell and after the last."""
+        elapsed = time.perf_counter() - self.started
+        if not self.count or self.count >= self.total or elapsed <= 0:
             return ""
-        seconds = (time.perf_counter() - self.started) / self.count * (self.total - self.count)
-        return f"about {_duration(seconds)} left"
+        mean_s = self.cell_s / self.count
+        work_s = sum(left * (self.timing[key][1] / self.timing[key][0] if key in self.timing else mean_s)
+                     for key, left in self.left.items())
+        work_s += max(self.total - self.count - sum(self.left.values()), 0) * mean_s
+        return f"about {_duration(work_s / max(1.0, self.cell_s / elapsed))} left"
 
     def bar(self) -> None:
         if self.live and self.count < self.total:
@@ -432,7 +454,7 @@ class Progress:
 
 def _duration(seconds: float) -> str:
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return f"{max(seconds, 1):.0f} s"
     if seconds < 90 * 60:
         return f"{seconds / 60:.0f} min"
     return f"{int(seconds // 3600)} h {seconds % 3600 / 60:.0f} min"
