@@ -44,11 +44,14 @@ class Protocol:
 
 
 def default_protocols() -> list[Protocol]:
-    """The walk-forward protocol of every catalog dataset (its ``[split]``)."""
+    """The walk-forward protocol of every single-series catalog dataset (its ``[split]``); a panel's
+    verdict compares series, not origins, so the origin test does not serve it."""
     from bench import data
 
     out = []
     for name in data.catalog_names():
+        if data.get_dataset(name).is_panel:
+            continue
         s = data.get_dataset(name).split
         out.append(Protocol(name, (s.test_size - s.horizon) // s.step + 1, s.horizon, s.step))
     return out
