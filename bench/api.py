@@ -88,10 +88,13 @@ class Results:
                  "abs_error"]
         return rows[first + [c for c in rows.columns if c not in first]].reset_index(drop=True)
 
-    def plot_forecasts(self, dataset: str, top: int = report.N_PLOTTED):
-        """Figure: actual values and the forecasts of the dataset's best ``top`` models and naive."""
+    def plot_forecasts(self, dataset: str, top: int = report.N_PLOTTED, series: str | None = None):
+        """Figure: actual values and the forecasts of the dataset's best ``top`` models and naive.
+
+        A panel is drawn one series at a time: ``series`` names it.
+        """
         per_step = report.mean_forecasts(report.test_cells(self.cells), self._stored_forecasts())
-        return report.forecasts_plot(self.table, per_step, dataset, top=top)
+        return report.forecasts_plot(self.table, per_step, dataset, top=top, series=series)
 
     def plot_cost(self, dataset: str | None = None):
         """Figure: accuracy against fit time (log scale), Pareto front marked; all datasets by default."""

@@ -1011,18 +1011,18 @@ def _fit_info_lines(ran: pd.DataFrame) -> list[str]:
 def _selection_lines(dataset: str, cells: pd.DataFrame) -> list[str]:
     """Every candidate of the dataset's selections with the score it was chosen on."""
     lines = []
-    for mode, note, score in (("validation", selection.VALIDATION_NOTE, "validation MAE"),
-                              ("test", selection.TEST_NOTE, "test MAE")):
+    for mode, note in (("validation", selection.VALIDATION_NOTE), ("test", selection.TEST_NOTE)):
         table = selection.candidates(cells[cells["dataset"] == dataset], mode)
         for group, rows in table.groupby("selection_group", sort=True):
+            score = f"{mode} {metrics.BY_NAME[rows['criterion'].iloc[0]].header}"
             chosen = rows[rows["chosen"]]
             picked = f"**{chosen['label'].iloc[0]}** is {note}" if len(chosen) else "no candidate finished"
             lines += [f"Selection for {group} ({len(rows)} candidates; lowest {score}, mean over seeds; ties: "
                       f"fewer parameters): {picked}.", ""]
-            body = [[("→ " if r.chosen else "") + r.label, r.params_text or "-", fmt(r.mae, r.mae_std),
+            body = [[("→ " if r.chosen else "") + r.label, r.params_text or "-", fmt(r.score, r.score_std),
                      "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}",
                      r.status + (f": {r.reason}" if r.reason else "")]
-                    for r in rows.sort_values(["mae", "params_text"], na_position="last").itertuples()]
+                    for r in rows.sort_values(["score", "params_text"], na_position="last").itertuples()]
             lines += [tabulate(body, headers=["candidate", "params", score, "n_params", "status"],
                                tablefmt="github", disable_numparse=True), ""]
     return lines

@@ -10,7 +10,10 @@ chosen one) call it on the same stored rows, so they cannot disagree.
   them is optimistic, and the tables say so.
 
 A variant is eligible when every one of its seeds finished ``ok``. The lowest mean MAE
-over seeds wins; ties go to fewer parameters, then to the parameters' text order.
+over seeds wins; ties go to fewer parameters, then to the parameters' text order. On a
+panel (a group whose cells span more than one series) the criterion is the mean MASE over
+series and seeds instead: a mean MAE over series of different scales would be decided by
+the largest series alone.
 """
 from __future__ import annotations
 
@@ -32,22 +35,30 @@ def candidates(cells: pd.DataFrame, mode: str) -> pd.DataFrame:
     """One row per candidate variant of every ``mode`` selection: its scores and whether it is chosen.
 
     ``cells`` are a run's stored cells (``Store.cells``); the result has the columns of
-    ``CANDIDATE_KEYS``, ``params`` (JSON), ``mae``, ``mae_std``, ``n_seeds``, ``n_ok``,
-    ``n_params``, ``status``, ``reason`` and ``chosen``.
+    ``CANDIDATE_KEYS``, ``params`` (JSON), ``mae``, ``mae_std``, ``criterion`` (``mae``, or
+    ``mase`` on a panel), ``score`` and ``score_std`` (the criterion's mean and standard
+    deviation over series and seeds), ``n_seeds``, ``n_ok``, ``n_params``, ``status``,
+    ``reason`` and ``chosen``.
     """
     span = "validation" if mode == "validation" else "test"
     mine = cells[(cells["selection"] == mode) & (cells["span"] == span)]
-    columns = [*CANDIDATE_KEYS, "params", "mae", "mae_std", "n_seeds", "n_ok", "n_params", "status",
-               "reason", "chosen"]
+    columns = [*CANDIDATE_KEYS, "params", "mae", "mae_std", "criterion", "score", "score_std", "n_seeds",
+               "n_ok", "n_params", "status", "reason", "chosen"]
     if mine.empty:
         return pd.DataFrame(columns=columns)
+    series = mine["series_id"] if "series_id" in mine else pd.Series("", index=mine.index)
+    panel_groups = {keys for keys, ids in series.groupby([mine[k] for k in GROUP_KEYS]) if ids.nunique() > 1}
     rows = []
     for keys, group in mine.groupby(CANDIDATE_KEYS, sort=True):
         ok = group[group["status"] == "ok"]
         bad = group[group["status"] != "ok"]
+        criterion = "mase" if tuple(keys[:len(GROUP_KEYS)]) in panel_groups else "mae"
         rows.append({**dict(zip(CANDIDATE_KEYS, keys)), "params": group["params"].iloc[0],
                      "mae": ok["mae"].mean() if len(ok) else np.nan,
                      "mae_std": ok["mae"].std(ddof=1) if len(ok) > 1 else np.nan,
+                     "criterion": criterion,
+                     "score": ok[criterion].mean() if len(ok) else np.nan,
+                     "score_std": ok[criterion].std(ddof=1) if len(ok) > 1 else np.nan,
                      "n_seeds": len(group), "n_ok": len(ok),
                      "n_params": ok["n_params"].median() if len(ok) else np.nan,
                      "status": "ok" if bad.empty else ", ".join(sorted(set(bad["status"]))),
@@ -63,11 +74,11 @@ def candidates(cells: pd.DataFrame, mode: str) -> pd.DataFrame:
 
 def choose(group: pd.DataFrame):
     """The index of the winning candidate of one selection group, or None when none is eligible."""
-    eligible = group[(group["n_ok"] == group["n_seeds"]) & np.isfinite(group["mae"].astype(float))]
+    eligible = group[(group["n_ok"] == group["n_seeds"]) & np.isfinite(group["score"].astype(float))]
     if eligible.empty:
         return None
     # Rounded so that two variants equal up to floating-point noise count as tied.
-    ranked = eligible.assign(_mae=eligible["mae"].astype(float).round(10),
+    ranked = eligible.assign(_mae=eligible["score"].astype(float).round(10),
                              _params=eligible["n_params"].fillna(np.inf))
     return ranked.sort_values(["_mae", "_params", "params_text"], kind="stable").index[0]
 

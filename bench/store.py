@@ -25,11 +25,16 @@ from typing import Iterator
 
 import pandas as pd
 
+from bench import metrics
 from bench.errors import BenchError
 from bench.runner import CellResult, params_text
 
 SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 60     # another process may be committing a cell; SQLite waits this long for it
+
+# One REAL column per per-cell metric of bench/metrics.py: a metric added there gets its
+# column here, and in an existing store on its next write (``migrate``), with no schema edit.
+METRIC_COLUMNS = ", ".join(f"{name} REAL" for name in metrics.STORED)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -55,7 +60,7 @@ CREATE TABLE IF NOT EXISTS cells (
     season_length INTEGER NOT NULL,
     status TEXT NOT NULL,               -- ok | failed | skipped
     reason TEXT NOT NULL,
-    mae REAL, rmse REAL, mape REAL, smape REAL, mase REAL,
+    @METRIC_COLUMNS@,
     fit_time_s REAL, fit_cpu_s REAL, update_time_s REAL,
     predict_time_s REAL, predict_cpu_s REAL,
     n_fits INTEGER, n_updates INTEGER, n_origins INTEGER, n_params INTEGER,
@@ -76,7 +81,7 @@ CREATE TABLE IF NOT EXISTS forecasts (
     mase_scale REAL,
     PRIMARY KEY (cell_id, origin_time, step)
 );
-"""
+""".replace("@METRIC_COLUMNS@", METRIC_COLUMNS)
 # A cell is stored once per run. Stores of bench before schema 3 may hold a cell twice (two
 # resumes of one run at once); the index is then left out of that store, whose runs stay as stored.
 ONCE_PER_RUN = "CREATE UNIQUE INDEX IF NOT EXISTS cells_stored_once ON cells (run_id, cell_key)"
@@ -103,9 +108,12 @@ def migrate(db: sqlite3.Connection, path: Path) -> None:
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         check_version(version, path)
-        if version == SCHEMA_VERSION:
+        missing = missing_metric_columns(db)
+        if version == SCHEMA_VERSION and not missing:
             db.execute("COMMIT")
             return
+        for name in missing:
+            db.execute(f"ALTER TABLE cells ADD COLUMN {name} REAL")
         has_tables = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
         if has_tables and version < 2:
             for column in _ADDED_IN_2:
@@ -129,6 +137,12 @@ def migrate(db: sqlite3.Connection, path: Path) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def missing_metric_columns(db: sqlite3.Connection) -> list[str]:
+    """The stored metrics an existing cells table has no column for (a metric added since it was made)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(cells)")}
+    return [name for name in metrics.STORED if columns and name not in columns]
 
 
 class Store:
@@ -157,8 +171,8 @@ class Store:
             db.close()
             raise BenchError(f"{self.path}: not a result store of bench (tables: {', '.join(sorted(tables)) or 'none'})")
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version < SCHEMA_VERSION:
-            # Older schema: migrate a private copy in memory, so that reading never writes.
+        if version < SCHEMA_VERSION or (version == SCHEMA_VERSION and missing_metric_columns(db)):
+            # Older schema (or a metric added since): migrate a private copy in memory, so that reading never writes.
             copy = sqlite3.connect(":memory:", isolation_level=None)
             db.backup(copy)
             db.close()
@@ -206,19 +220,19 @@ class Store:
         c, w, s = result.cell, result.walk, result.scores
         split = c.split.as_dict()
         with self.db:
-            cur = self.db.execute(
-                "INSERT INTO cells (run_id, dataset, model, label, params, seed, split, season_length, "
-                "status, reason, mae, rmse, mape, smape, mase, fit_time_s, fit_cpu_s, update_time_s, "
-                "predict_time_s, predict_cpu_s, n_fits, n_updates, n_origins, n_params, wall_time_s, cell_key, "
-                "span, selection, selection_group, fit_info, series_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, c.dataset, c.model, c.label, json.dumps(c.params, sort_keys=True), c.seed,
-                 json.dumps(split), c.season_length, result.status, result.reason,
-                 s.get("mae"), s.get("rmse"), s.get("mape"), s.get("smape"), s.get("mase"),
-                 *((w.fit_time_s, w.fit_cpu_s, w.update_time_s, w.predict_time_s, w.predict_cpu_s,
-                    w.n_fits, w.n_updates, len(w.origin_positions), w.n_params) if w else (None,) * 9),
-                 result.wall_time_s, cell_key, c.span, c.selection, c.group,
-                 json.dumps(w.fit_info() if w else {}, sort_keys=True), c.series))
+            columns = ["run_id", "dataset", "model", "label", "params", "seed", "split", "season_length",
+                       "status", "reason", *metrics.STORED, "fit_time_s", "fit_cpu_s", "update_time_s",
+                       "predict_time_s", "predict_cpu_s", "n_fits", "n_updates", "n_origins", "n_params",
+                       "wall_time_s", "cell_key", "span", "selection", "selection_group", "fit_info", "series_id"]
+            values = (run_id, c.dataset, c.model, c.label, json.dumps(c.params, sort_keys=True), c.seed,
+                      json.dumps(split), c.season_length, result.status, result.reason,
+                      *(s.get(name) for name in metrics.STORED),
+                      *((w.fit_time_s, w.fit_cpu_s, w.update_time_s, w.predict_time_s, w.predict_cpu_s,
+                         w.n_fits, w.n_updates, len(w.origin_positions), w.n_params) if w else (None,) * 9),
+                      result.wall_time_s, cell_key, c.span, c.selection, c.group,
+                      json.dumps(w.fit_info() if w else {}, sort_keys=True), c.series)
+            cur = self.db.execute(f"INSERT INTO cells ({', '.join(columns)}) "
+                                  f"VALUES ({', '.join('?' * len(columns))})", values)
             cell_id = int(cur.lastrowid)
             if w is not None:
                 self.db.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)", _forecast_rows(cell_id, w))

@@ -170,3 +170,22 @@ def test_a_series_too_short_for_the_validation_span_is_a_one_line_error(tmp_path
     with pytest.raises(BenchError, match="validation span of 72 before it.*needs at least 146"):
         api.run(str(suite), out=tmp_path / "out", workers=0)
     assert not (tmp_path / "out" / "bench.sqlite").exists()
+
+
+def test_on_a_panel_the_selection_criterion_is_the_mean_mase_not_a_mae_the_largest_series_decides():
+    # Variant "a" is far better on the small series and slightly worse on the large one:
+    # its mean MAE is worse, its mean MASE (each series in its own seasonal-naive units) better.
+    rows = []
+    for label, small_mae, large_mae in (("a", 1.0, 1100.0), ("b", 9.0, 1000.0)):
+        for series, mae, scale in (("S1", small_mae, 10.0), ("S2", large_mae, 1000.0)):
+            rows.append({"dataset": "panel", "selection_group": "g", "label": label, "model": "m",
+                         "params_text": label, "params": "{}", "series_id": series, "seed": 0,
+                         "status": "ok", "reason": "", "mae": mae, "mase": mae / scale, "n_params": 1,
+                         "selection": "validation", "span": "validation"})
+    panel = pd.DataFrame(rows)
+    table = selection.candidates(panel, "validation").set_index("label")
+    assert set(table["criterion"]) == {"mase"}
+    assert table.loc["a", "mae"] > table.loc["b", "mae"]
+    assert table.loc["a", "chosen"] and not table.loc["b", "chosen"]
+    one_series = selection.candidates(panel[panel["series_id"] == "S2"], "validation").set_index("label")
+    assert set(one_series["criterion"]) == {"mae"} and one_series.loc["b", "chosen"]

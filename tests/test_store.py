@@ -108,3 +108,22 @@ def test_a_version_3_store_gains_the_series_id_of_single_series_and_reads_as_bef
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert db.execute("SELECT series_id FROM cells").fetchall() == [("",)]
+
+
+def test_a_metric_added_to_the_metric_table_gets_its_column_in_an_existing_store(tmp_path, monkeypatch):
+    from bench import metrics, store as store_module
+
+    path = tmp_path / "bench.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(VERSION_1)
+    Store(path).close()
+    monkeypatch.setattr(metrics, "STORED", (*metrics.STORED, "mdae"))
+    assert store_module.missing_metric_columns(sqlite3.connect(path)) == ["mdae"]
+    before = path.read_bytes()
+    api.load(path)                      # reading migrates a private copy only
+    assert path.read_bytes() == before
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(cells)")}
+        assert "mdae" in columns
+        assert db.execute("SELECT mae, mdae FROM cells").fetchone() == (1.0, None)
