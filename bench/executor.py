@@ -6,7 +6,9 @@ store) writes each before asking for the next.
 
 A task is a **chunk**: the cells of one variant walk (dataset, model, label, parameters,
 seed, span) on up to ``CHUNK_SERIES`` consecutive series of a panel; a single-series
-dataset's cell is a chunk of one. A local worker sends each cell's result back as soon as
+dataset's cell is a chunk of one. A global model's walk (``forecaster.GlobalForecaster``) is one
+chunk whatever its size: its worker receives the whole panel, fits once on every series and
+streams back one result per series. A local worker sends each cell's result back as soon as
 it is done, so the caller stores every cell on its own and a resume loses at most the
 cells in flight.
 
@@ -37,7 +39,8 @@ from typing import Callable, Iterable, Iterator, Mapping
 
 import pandas as pd
 
-from bench.runner import Cell, CellResult, evaluate_cell, params_text
+from bench import forecaster
+from bench.runner import Cell, CellResult, evaluate_cell, evaluate_global, global_walk_key
 
 THREAD_VARS = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"]
@@ -308,27 +311,51 @@ class IsolatedPool(Executor):
 CHUNK_SERIES = 16
 
 
-def chunk_key(cell: Cell) -> tuple:
-    """What the cells of one chunk share: everything but the series."""
-    return (cell.dataset, cell.model, cell.label, params_text(cell.params), cell.seed, cell.span,
-            cell.selection, cell.group)
+chunk_key = global_walk_key      # what the cells of one chunk share: everything but the series
 
 
 def chunks(cells: Iterable[Cell], size: int = CHUNK_SERIES, workers: int = 1) -> list[list[Cell]]:
     """Consecutive cells of one variant walk in chunks of at most ``size`` series, in the given order;
-    a walk over fewer than ``size`` series per worker is shared out evenly (20 series, 2 workers: 10 + 10)."""
+    a walk over fewer than ``size`` series per worker is shared out evenly (20 series, 2 workers: 10 + 10).
+    A global model's walk is one chunk, all its cells (in order, wherever they stand), at its first cell's place."""
     out: list[list[Cell]] = []
-    for _, run in itertools.groupby(cells, key=chunk_key):
+    cells = list(cells)
+    walks: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        if forecaster.is_global(cell.model):
+            walks.setdefault(chunk_key(cell), []).append(cell)
+    placed: set[tuple] = set()
+    for key, run in itertools.groupby(cells, key=chunk_key):
         run = list(run)
+        if key in walks:
+            if key not in placed:
+                placed.add(key)
+                out.append(walks[key])
+            continue
         step = max(1, min(size, math.ceil(len(run) / max(workers, 1))))
         out += [run[i:i + step] for i in range(0, len(run), step)]
     return out
 
 
-def evaluate_chunk(cells: list[Cell], ys: list[pd.Series]) -> Iterator[CellResult]:
-    """Each cell of a chunk on its series, yielded as it finishes."""
+def is_global_chunk(chunk: list[Cell]) -> bool:
+    return forecaster.is_global(chunk[0].model)
+
+
+def evaluate_chunk(cells: list[Cell], ys: list[pd.Series], ids: list[str] | None = None) -> Iterator[CellResult]:
+    """Each cell of a chunk on its series, yielded as it finishes. A global chunk gets the whole
+    panel: ``ys`` every series of it, ``ids`` their ids."""
+    if ids is not None:
+        yield from evaluate_global(cells, dict(zip(ids, ys)))
+        return
     for cell, y in zip(cells, ys):
         yield evaluate_cell(cell, y)
+
+
+def task_inputs(chunk: list[Cell], panel: Mapping[str, pd.Series]) -> tuple[list[Cell], list, list[str] | None]:
+    """The arguments of ``evaluate_chunk`` for ``chunk``: its cells' series, or the whole panel for a global one."""
+    if is_global_chunk(chunk):
+        return chunk, list(panel.values()), list(panel)
+    return chunk, [panel[c.series] for c in chunk], None
 
 
 def _as_panels(series: Mapping) -> dict[str, dict[str, pd.Series]]:
@@ -353,8 +380,8 @@ def execute(cells: Iterable[Cell], panels: Mapping, *, workers: int = 0,
         yield from _execute_dask(chunks(cells, chunk_series), panels, cluster)
         return
     if workers == 0:
-        for cell in cells:
-            yield evaluate_cell(cell, panels[cell.dataset][cell.series])
+        for chunk in chunks(cells, len(cells) or 1):
+            yield from evaluate_chunk(*task_inputs(chunk, panels[chunk[0].dataset]))
         return
     pool = IsolatedPool(workers, cell_timeout_s)
     events: queue.SimpleQueue = queue.SimpleQueue()
@@ -364,7 +391,7 @@ def execute(cells: Iterable[Cell], panels: Mapping, *, workers: int = 0,
     def submit(chunk: list[Cell]) -> None:
         tag = next(tags)
         waiting[tag] = list(chunk)
-        future = pool.submit_stream(evaluate_chunk, (chunk, [panels[c.dataset][c.series] for c in chunk]),
+        future = pool.submit_stream(evaluate_chunk, task_inputs(chunk, panels[chunk[0].dataset]),
                                      on_item=lambda result, tag=tag: events.put(("item", tag, result)))
         future.add_done_callback(lambda f, tag=tag: events.put(("done", tag, f)))
 
@@ -385,7 +412,10 @@ def execute(cells: Iterable[Cell], panels: Mapping, *, workers: int = 0,
                 # The task ended before its last cell: the cell in flight timed out, crashed or could not
                 # be sent back; the cells after it were not started and go to a new task.
                 yield _result_for(left[0], payload)
-                if left[1:]:
+                # A global walk's cells share the failed fit: they fail with it, nothing is retried.
+                for cell in left[1:] if is_global_chunk(left) else ():
+                    yield _result_for(cell, payload)
+                if left[1:] and not is_global_chunk(left):
                     submit(left[1:])
     finally:
         # Normally every task is done here; after an interrupt, stop the workers now.
@@ -406,10 +436,11 @@ def _result_for(cell: Cell, future: Future) -> CellResult:
     return CellResult(cell, "failed", "its task ended without a result for it")
 
 
-def _evaluate_chunk_on_dask_worker(cells: list[Cell], ys: list[pd.Series]) -> list[CellResult]:
+def _evaluate_chunk_on_dask_worker(cells: list[Cell], ys: list[pd.Series],
+                                   ids: list[str] | None = None) -> list[CellResult]:
     limit_threads()
     undo_eager_trimming()
-    return list(evaluate_chunk(cells, ys))
+    return list(evaluate_chunk(cells, ys, ids))
 
 
 def _execute_dask(tasks: list[list[Cell]], panels: dict[str, dict[str, pd.Series]],
@@ -425,8 +456,8 @@ def _execute_dask(tasks: list[list[Cell]], panels: dict[str, dict[str, pd.Series
                   for name, panel in panels.items()}
         # Higher priorities start first, among the tasks the scheduler holds back (it queues
         # a large group of tasks with few inputs, as here) and on each worker.
-        futures = {client.submit(_evaluate_chunk_on_dask_worker, chunk,
-                                 [shared[c.dataset][c.series] for c in chunk], pure=False,
+        futures = {client.submit(_evaluate_chunk_on_dask_worker,
+                                 *task_inputs(chunk, shared[chunk[0].dataset]), pure=False,
                                  priority=len(tasks) - i): chunk
                    for i, chunk in enumerate(tasks)}
         for future in dask_completed(futures):

@@ -46,6 +46,30 @@ class Forecaster(Protocol):
     # text keeps its most frequent value.
 
 
+@runtime_checkable
+class GlobalForecaster(Protocol):
+    """A model trained once across every series of a panel (a single series is a panel of one).
+
+    ``fit`` receives the training part of every series (each its own history before its
+    origin, by id); ``predict`` forecasts every series from its own history. Scalers and
+    decompositions are fitted per series on that series' training part only. The runner
+    times the one fit for the whole panel and counts the shared weights once. A registry
+    entry (or an external class, by ``global_model = True``) declares a model global.
+    """
+
+    def fit(self, panel: dict[str, pd.Series]) -> Self:
+        """Train on ``{series id: training values}`` (each a regular DatetimeIndex, oldest first)."""
+
+    def update(self, revealed: dict[str, pd.Series]) -> Self:
+        """Reveal each series' observations that follow what it has seen, without retraining."""
+
+    def predict(self, horizon: int) -> dict[str, np.ndarray]:
+        """Forecast the ``horizon`` steps after each series' last observation seen, by id."""
+
+    def n_params(self) -> int:
+        """Trainable parameters shared by all series (plus any per-series ones), counted once."""
+
+
 class ModelSkipped(Exception):
     """Raised from ``fit`` when a model cannot handle a series; the reason is recorded."""
 
@@ -56,6 +80,7 @@ class ModelEntry:
     family: str
     seeded: bool       # True: results vary with the seed, so the runner repeats it
     summary: str
+    global_model: bool = False   # True: a GlobalForecaster, fitted once on every series of a panel
 
     def load(self) -> type:
         module_name, _, class_name = self.path.partition(":")
@@ -90,6 +115,20 @@ REGISTRY: dict[str, ModelEntry] = {
                           "Prophet, seasonalities from the frequency"),
     "xgboost": ModelEntry("baselines.xgboost_model:XGBoostModel", "xgboost", True,
                           "XGBoost on lag and calendar features, recursive"),
+    "global_rnn_torch": ModelEntry("rnn_models.global_torch:GlobalTorchSimpleRNN", "rnn", True,
+                                   "SimpleRNN in PyTorch trained across a panel's series", True),
+    "global_lstm_torch": ModelEntry("rnn_models.global_torch:GlobalTorchLSTM", "rnn", True,
+                                    "LSTM in PyTorch trained across a panel's series", True),
+    "global_gru_torch": ModelEntry("rnn_models.global_torch:GlobalTorchGRU", "rnn", True,
+                                   "GRU in PyTorch trained across a panel's series", True),
+    "global_rnn_keras": ModelEntry("rnn_models.global_keras:GlobalKerasSimpleRNN", "rnn", True,
+                                   "SimpleRNN in Keras trained across a panel's series", True),
+    "global_lstm_keras": ModelEntry("rnn_models.global_keras:GlobalKerasLSTM", "rnn", True,
+                                    "LSTM in Keras trained across a panel's series", True),
+    "global_gru_keras": ModelEntry("rnn_models.global_keras:GlobalKerasGRU", "rnn", True,
+                                   "GRU in Keras trained across a panel's series", True),
+    "global_xgboost": ModelEntry("baselines.global_xgboost:GlobalXGBoost", "xgboost", True,
+                                 "XGBoost on per-series normalised lag windows, trained across a panel", True),
     "rnn_keras": ModelEntry("rnn_models.keras_rnn:KerasSimpleRNN", "rnn", True,
                             "SimpleRNN in Keras (TensorFlow backend)"),
     "lstm_keras": ModelEntry("rnn_models.keras_rnn:KerasLSTM", "rnn", True, "LSTM in Keras"),
@@ -113,11 +152,20 @@ def get_entry(name: str) -> ModelEntry:
             cls = entry.load()
         except (ImportError, AttributeError) as exc:
             raise KeyError(f"cannot import model {name!r} ({exc})") from None
-        return ModelEntry(name, "external", bool(getattr(cls, "seeded", False)), cls.__doc__ or "")
+        return ModelEntry(name, "external", bool(getattr(cls, "seeded", False)), cls.__doc__ or "",
+                          bool(getattr(cls, "global_model", False)))
     try:
         return REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown model {name!r}; registered: {', '.join(sorted(REGISTRY))}") from None
+
+
+def is_global(name: str) -> bool:
+    """Whether ``name`` is a GlobalForecaster (False for a name that is not a model: its cell fails later)."""
+    try:
+        return get_entry(name).global_model
+    except KeyError:
+        return False
 
 
 def check_params(name: str, params: dict) -> None:

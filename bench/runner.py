@@ -1,5 +1,10 @@
 """Evaluate cells: one dataset x one model variant x one seed x one series, walked forward.
 
+A global model (``forecaster.GlobalForecaster``) is walked over a whole panel at once
+(``walk_global``): at each origin it is fitted once on every series' training part, and
+``evaluate_global`` turns that one walk into one cell result per series, so every table
+reads it as it reads per-series cells.
+
 The runner is the only place that times and counts: wall seconds (perf_counter) and
 CPU seconds (process_time) around every fit, update and predict call, and the model's
 own ``n_params()`` after its last fit. A model that raises, is skipped or returns a
@@ -19,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bench import forecaster, metrics
-from bench.forecaster import Forecaster, ModelSkipped
+from bench.forecaster import Forecaster, GlobalForecaster, ModelSkipped
 from bench.metrics import mase_scales
 from bench.splits import WalkForward
 
@@ -139,6 +144,76 @@ def walk_forward(model: Forecaster, y: pd.Series, split: WalkForward,
     return res
 
 
+def walk_global(model: GlobalForecaster, panel: dict[str, pd.Series], split: WalkForward,
+                season_length: int = 1, span: str = "test") -> dict[str, WalkResult]:
+    """Walk a global ``model`` over every series of ``panel`` at once; one WalkResult per series.
+
+    The k-th origin of every series is visited together (a dataset's split gives each series
+    the same number of origins, refits at the same k): one ``fit`` on every series' history
+    before its own origin, or one ``update`` revealing each series' new values, then one
+    ``predict``. Each slice is a copy, so the model cannot reach a series' future through a view.
+
+    Timing: the one fit (and predict) covers the whole panel, so each series' row carries its
+    share, the panel's time divided by the number of series: the panel table's "fit time per
+    series" is then what the fit cost per series, and the sum over rows is the fit's time. The
+    whole fit's time is in each row's ``fit_info`` (``panel_fit_s``, ``panel_fit_cpu_s``), and
+    ``n_params`` is the shared count, the same on every row (counted once, not per series).
+    """
+    ids = list(panel)
+    origins = {sid: list(split.origins(len(y), span)) for sid, y in panel.items()}
+    n_origins = {len(o) for o in origins.values()}
+    if len(n_origins) != 1:
+        raise ValueError(f"a global model needs the same number of origins on every series, got {sorted(n_origins)}")
+    h, n = split.horizon, len(ids)
+    results = {}
+    for sid, y in panel.items():
+        values = y.to_numpy(dtype=float)
+        o = origins[sid]
+        results[sid] = WalkResult(
+            origin_positions=np.array([x.position for x in o]),
+            origin_times=y.index[[x.position for x in o]],
+            forecasts=np.empty((len(o), h)),
+            actuals=np.stack([values[x.position:x.position + h] for x in o]),
+            mase_scales=mase_scales([values[x.train_start:x.position] for x in o], season_length,
+                                    n_origins=len(o)))
+    seen_until = dict.fromkeys(ids)
+    fit_walls, fit_cpus = [], []
+    for k in range(n_origins.pop()):
+        if origins[ids[0]][k].refit:
+            train = {sid: y.iloc[origins[sid][k].train_start:origins[sid][k].position].copy()
+                     for sid, y in panel.items()}
+            _, wall, cpu = _timed(model.fit, train)
+            fit_walls.append(wall)
+            fit_cpus.append(cpu)
+            info = dict(model.fit_info()) if hasattr(model, "fit_info") else {}
+            info.update(panel_fit_s=wall, panel_fit_cpu_s=cpu, panel_series=n)
+            for res in results.values():
+                res.fit_time_s += wall / n
+                res.fit_cpu_s += cpu / n
+                res.n_fits += 1
+                res.fit_infos.append(info)
+        else:
+            revealed = {sid: y.iloc[seen_until[sid]:origins[sid][k].position].copy() for sid, y in panel.items()}
+            _, wall, _ = _timed(model.update, revealed)
+            for res in results.values():
+                res.update_time_s += wall / n
+                res.n_updates += 1
+        seen_until = {sid: origins[sid][k].position for sid in ids}
+        forecasts, wall, cpu = _timed(model.predict, h)
+        for sid in ids:
+            res = results[sid]
+            res.predict_time_s += wall / n
+            res.predict_cpu_s += cpu / n
+            forecast = np.asarray(forecasts[sid], dtype=float).reshape(-1)
+            if forecast.shape != (h,):
+                raise ValueError(f"predict({h}) returned shape {forecast.shape} for series {sid!r}")
+            res.forecasts[k] = forecast      # a non-finite forecast fails only its own series' cell
+    n_params = int(model.n_params())
+    for res in results.values():
+        res.n_params = n_params
+    return results
+
+
 @dataclass(frozen=True)
 class Cell:
     """One unit of work, fully described by data: it can be sent to another process."""
@@ -209,6 +284,46 @@ def evaluate_cell(cell: Cell, y: pd.Series) -> CellResult:
     return CellResult(cell, "ok", walk=walk, scores=scores, wall_time_s=time.perf_counter() - started)
 
 
+def evaluate_global(cells: list[Cell], panel: dict[str, pd.Series]) -> Iterator[CellResult]:
+    """The cells of one global walk (one dataset, variant, seed and span; any of its series),
+    from one walk over the whole ``panel``.
+
+    The model is fitted on every series of the panel, also when only some of its cells are
+    asked for (a resumed run), so a cell's result never depends on which others ran before.
+    A failure of the fit fails (or skips) every cell; a non-finite forecast only its series'.
+    Each cell's ``wall_time_s`` is its share of the walk's wall time.
+    """
+    started = time.perf_counter()
+    first = cells[0]
+    try:
+        model = forecaster.build(first.model, {**first.params, **first.options},
+                                 season_length=first.season_length, seed=first.seed,
+                                 horizon=first.split.horizon)
+        getattr(model, "load_libraries", lambda: None)()
+        walks = walk_global(model, panel, first.split, first.season_length, first.span)
+    except ModelSkipped as exc:
+        share = (time.perf_counter() - started) / len(cells)
+        yield from (CellResult(c, "skipped", str(exc), wall_time_s=share) for c in cells)
+        return
+    except Exception as exc:  # one failing model never stops the run
+        share = (time.perf_counter() - started) / len(cells)
+        yield from (CellResult(c, "failed", _one_line(exc), wall_time_s=share) for c in cells)
+        return
+    share = (time.perf_counter() - started) / len(panel)
+    for cell in cells:
+        walk = walks[cell.series]
+        if not np.all(np.isfinite(walk.forecasts)):
+            yield CellResult(cell, "failed", "NonFiniteForecast: the model forecast a non-finite value",
+                             wall_time_s=share)
+            continue
+        scores = walk.score()
+        unscorable = walk.unscorable(scores)
+        if unscorable:
+            yield CellResult(cell, "failed", unscorable, wall_time_s=share)
+            continue
+        yield CellResult(cell, "ok", walk=walk, scores=scores, wall_time_s=share)
+
+
 def _one_line(exc: BaseException) -> str:
     message = str(exc).strip().splitlines()
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
@@ -220,7 +335,22 @@ def run_cells(cells: Iterable[Cell], load: Callable[[str], dict[str, pd.Series]]
     """Evaluate cells one after another, loading each dataset once (``load`` gives its series by id,
     as ``bench.data.load_panel``: ``{"": y}`` for a single series)."""
     panels: dict[str, dict[str, pd.Series]] = {}
-    for cell in cells:
+    cells = list(cells)
+    done: set[int] = set()
+    for i, cell in enumerate(cells):
+        if i in done:
+            continue
         if cell.dataset not in panels:
             panels[cell.dataset] = load(cell.dataset)
-        yield evaluate_cell(cell, panels[cell.dataset][cell.series])
+        if forecaster.is_global(cell.model):
+            walk = [j for j in range(i, len(cells)) if global_walk_key(cells[j]) == global_walk_key(cell)]
+            done.update(walk)
+            yield from evaluate_global([cells[j] for j in walk], panels[cell.dataset])
+        else:
+            yield evaluate_cell(cell, panels[cell.dataset][cell.series])
+
+
+def global_walk_key(cell: Cell) -> tuple:
+    """What the cells of one global walk share: everything but the series."""
+    return (cell.dataset, cell.model, cell.label, params_text(cell.params), cell.seed, cell.span,
+            cell.selection, cell.group)

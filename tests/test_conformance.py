@@ -27,7 +27,8 @@ def walk(name, y, seed=0):
     return model, runner.walk_forward(model, y, SPLIT, season_length=12)
 
 
-@pytest.fixture(scope="module", params=sorted(forecaster.REGISTRY))
+# Global models (fitted on a whole panel) obey their own protocol: tests/test_global_models.py.
+@pytest.fixture(scope="module", params=sorted(n for n, e in forecaster.REGISTRY.items() if not e.global_model))
 def walked(request, air):
     model, result = walk(request.param, air)
     return request.param, model, result

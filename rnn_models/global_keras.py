@@ -1,0 +1,82 @@
+"""Global recurrent forecasters in Keras 3 on TensorFlow: the twins of rnn_models.global_torch.
+
+The same windows, in the same order (rnn_models.keras_rnn.training_dataset reads
+windows.batch_orders, as torch does), the same loss, Adam settings and early stopping
+(EarlyStopping with restore_best_weights: torch's loop keeps the best check's weights too),
+the same layers with a zero-initialised head. Initial recurrent weights are each library's
+own defaults (Keras: Glorot-uniform input kernels, orthogonal recurrent kernels, zero biases
+with an LSTM forget-gate bias of one; torch: U(-1/sqrt(units), 1/sqrt(units))), seeded.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rnn_models.config import RNNConfig
+from rnn_models.global_base import GlobalRNNForecaster, chunk_of
+from rnn_models.keras_rnn import _keras, training_dataset
+from rnn_models.windows import TrainingData
+
+
+def build_network(cfg: RNNConfig, loss: str):
+    keras, _ = _keras()
+    cell = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cfg.cell]
+    seeds = np.random.default_rng(cfg.seed)
+    seed = lambda: int(seeds.integers(2**31 - 1))
+    stack = [keras.Input(shape=(cfg.lookback // chunk_of(cfg.season_length), chunk_of(cfg.season_length)))]
+    for i in range(cfg.layers):
+        stack.append(cell(cfg.units, kernel_initializer=keras.initializers.GlorotUniform(seed()),
+                          recurrent_initializer=keras.initializers.Orthogonal(seed=seed()), seed=seed(),
+                          return_sequences=i < cfg.layers - 1))
+        if cfg.dropout > 0:
+            stack.append(keras.layers.Dropout(cfg.dropout, seed=seed()))
+    stack.append(keras.layers.Dense(cfg.horizon, kernel_initializer="zeros", bias_initializer="zeros"))
+    model = keras.Sequential(stack)
+    # jit_compile=False as the per-series models (XLA's compile time bought no speed there).
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate), loss=loss,
+                  jit_compile=False)
+    return model
+
+
+class GlobalKerasRNN(GlobalRNNForecaster):
+    framework = "keras"
+
+    def load_libraries(self) -> None:
+        _keras()
+
+    def _train(self, data: TrainingData, cfg: RNNConfig):
+        keras, tf = _keras()
+        model = build_network(cfg, self.loss)
+        train, steps_per_epoch = training_dataset(data, cfg)
+        # One batch: the validation loss is the mean over every series' validation window, as torch's.
+        val = tf.data.Dataset.from_tensor_slices((data.x_val, data.y_val)).batch(len(data.x_val))
+        callbacks = []
+        if cfg.early_stopping:
+            callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience,
+                                                           restore_best_weights=True))
+        fitted = model.fit(train, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch, validation_data=val,
+                           shuffle=False, callbacks=callbacks, verbose=0)
+        self.model_ = model
+        self.forecast_ = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        return {"loss": [float(v) for v in fitted.history["loss"]],
+                "val_loss": [float(v) for v in fitted.history.get("val_loss", [])]}
+
+    def _forward(self, x: np.ndarray) -> np.ndarray:
+        return self.forecast_(x).numpy()
+
+    def _count_params(self) -> int:
+        return sum(int(np.prod(w.shape)) for w in self.model_.trainable_weights)
+
+
+class GlobalKerasSimpleRNN(GlobalKerasRNN):
+    """Elman RNN (keras.layers.SimpleRNN) trained across a panel."""
+    cell = "rnn"
+
+
+class GlobalKerasLSTM(GlobalKerasRNN):
+    """LSTM trained across a panel."""
+    cell = "lstm"
+
+
+class GlobalKerasGRU(GlobalKerasRNN):
+    """GRU trained across a panel."""
+    cell = "gru"

@@ -1,0 +1,213 @@
+"""Global models: one fit across every series of a panel, one cell result per series, no series' future seen.
+
+Real models on real M4 hourly series with small training budgets (the protocol, not the
+accuracy, is under test here; build/readme_global.md has the accuracy).
+"""
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import data, executor, forecaster, runner
+from bench.splits import WalkForward
+
+M4 = "m4_hourly"
+SPLIT = WalkForward(horizon=48, test_size=48)
+TINY = {"epochs": 2, "steps_per_epoch": 3, "units": 8, "batch_size": 64}
+TINY_XGB = {"n_estimators": 5, "max_rows": 2000, "lags": 24, "seasons_back": 2}
+GLOBAL = sorted(n for n, e in forecaster.REGISTRY.items() if e.global_model)
+
+
+def tiny(name: str) -> dict:
+    return TINY_XGB if "xgboost" in name else TINY
+
+
+@pytest.fixture(scope="module")
+def m4():
+    return data.load_panel(data.get_dataset(M4))
+
+
+@pytest.fixture(scope="module")
+def panel(m4):
+    """Six M4 series, each cut to its last 400 hours (the last 48 are the test span)."""
+    return {sid: m4[sid].iloc[-400:] for sid in ("H1", "H50", "H100", "H200", "H300", "H414")}
+
+
+def walk(name, panel, seed=0, split=SPLIT, season=24, **params):
+    model = forecaster.build(name, {**tiny(name), **params}, season_length=season, seed=seed,
+                             horizon=split.horizon)
+    model.load_libraries() if hasattr(model, "load_libraries") else None
+    return model, runner.walk_global(model, panel, split, season)
+
+
+def forecasts(walks):
+    return np.stack([w.forecasts for w in walks.values()])
+
+
+def test_the_registry_marks_the_global_models_and_only_them():
+    assert GLOBAL == ["global_gru_keras", "global_gru_torch", "global_lstm_keras", "global_lstm_torch",
+                      "global_rnn_keras", "global_rnn_torch", "global_xgboost"]
+    assert forecaster.is_global("global_lstm_torch") and not forecaster.is_global("lstm_torch")
+    assert not forecaster.is_global("no_such_model")
+
+
+@pytest.mark.parametrize("name", GLOBAL)
+def test_constructor_only_stores_hyperparameters(name):
+    cls = forecaster.get_entry(name).load()
+    assert {"season_length", "seed", "horizon"} <= set(inspect.signature(cls).parameters)
+    fresh = cls(season_length=24, seed=0, horizon=48)
+    assert not [k for k in vars(fresh) if k.endswith("_") and not k.startswith("_")]
+
+
+@pytest.mark.parametrize("name", [pytest.param("global_lstm_torch", marks=pytest.mark.slow), "global_xgboost"])
+def test_perturbing_one_series_test_span_changes_no_forecast_of_any_series(name, panel):
+    _, walks = walk(name, panel)
+    perturbed = dict(panel)
+    victim = perturbed["H100"].copy()
+    victim.iloc[-48:] = victim.iloc[-48:] * 3.0 + 500.0
+    perturbed["H100"] = victim
+    _, again = walk(name, perturbed)
+    np.testing.assert_array_equal(forecasts(again), forecasts(walks))
+    # The actuals did change: the test would see a leak.
+    assert not np.array_equal(again["H100"].actuals, walks["H100"].actuals)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["global_gru_keras", "global_rnn_torch"])
+def test_perturbing_one_series_test_span_changes_no_forecast_in_the_other_framework_and_cells(name, panel):
+    _, walks = walk(name, panel)
+    perturbed = {sid: (y * 2.0 + 7.0 if sid == "H1" else y) for sid, y in panel.items()}
+    perturbed["H1"].iloc[:-48] = panel["H1"].iloc[:-48]
+    _, again = walk(name, perturbed)
+    np.testing.assert_allclose(forecasts(again), forecasts(walks), rtol=1e-6)
+
+
+def test_a_training_value_of_one_series_moves_the_forecasts_of_the_others(panel):
+    # The converse: the network is shared, so what one series teaches reaches every series.
+    _, walks = walk("global_lstm_torch", panel)
+    changed = dict(panel)
+    changed["H100"] = panel["H100"].copy()
+    changed["H100"].iloc[100:300] *= 1.3
+    _, again = walk("global_lstm_torch", changed)
+    assert not np.array_equal(again["H1"].forecasts, walks["H1"].forecasts)
+
+
+def test_a_panel_of_one_walks_many_origins_fits_and_updates_and_never_sees_past_an_origin(air):
+    split = WalkForward(horizon=3, test_size=9, step=1, refit_every=2)
+    params = {**TINY, "lookback": 24}
+    model, walks = walk("global_gru_torch", {"": air}, split=split, season=12, **params)
+    res = walks[""]
+    assert res.n_fits == 4 and res.n_updates == 3 and res.n_params == model.n_params() > 0
+    assert res.forecasts.shape == (7, 3) and np.all(np.isfinite(res.forecasts))
+    cut = int(res.origin_positions[4])
+    perturbed = air.copy()
+    perturbed.iloc[cut:] = perturbed.iloc[cut:] * 1.5 + 100.0
+    _, other = walk("global_gru_torch", {"": perturbed}, split=split, season=12, **params)
+    np.testing.assert_allclose(other[""].forecasts[:5], res.forecasts[:5], rtol=1e-6)
+
+
+def test_the_same_seed_repeats_the_forecasts_and_another_seed_does_not(panel):
+    _, first = walk("global_rnn_torch", panel, seed=3)
+    _, again = walk("global_rnn_torch", panel, seed=3)
+    _, other = walk("global_rnn_torch", panel, seed=4)
+    np.testing.assert_array_equal(forecasts(again), forecasts(first))
+    assert not np.array_equal(forecasts(other), forecasts(first))
+
+
+def test_the_head_starts_at_zero_so_an_untrained_network_forecasts_seasonal_naive(panel):
+    model, walks = walk("global_lstm_torch", panel, learning_rate=1e-12)
+    for sid, res in walks.items():
+        last_day = panel[sid].to_numpy()[-48 - 24:-48]
+        if model.scales_[sid].seasonal:
+            np.testing.assert_allclose(res.forecasts[0], np.tile(last_day, 2), rtol=1e-5)
+
+
+def _cells(panel, model="global_lstm_torch", seed=0, params=None):
+    return [runner.Cell(M4, model, model, params or TINY, seed, SPLIT, 24, series=sid) for sid in panel]
+
+
+def test_one_fit_gives_a_cell_per_series_with_the_shared_weights_counted_once_and_its_time_shared(panel):
+    results = list(executor.execute(_cells(panel), {M4: panel}, workers=0))
+    assert [r.cell.series for r in results] == list(panel)
+    assert all(r.status == "ok" for r in results), [r.reason for r in results]
+    walks = [r.walk for r in results]
+    assert {w.n_params for w in walks} == {walks[0].n_params} and walks[0].n_params > 0
+    info = walks[0].fit_info()
+    assert info["panel_series"] == len(panel)
+    # Each row carries its share of the one fit; the shares add up to the fit.
+    assert sum(w.fit_time_s for w in walks) == pytest.approx(info["panel_fit_s"])
+    assert all(w.fit_time_s == pytest.approx(info["panel_fit_s"] / len(panel)) for w in walks)
+
+
+def test_a_resumed_walk_asked_for_some_series_still_fits_on_all_of_them(panel):
+    everything = {r.cell.series: r for r in executor.execute(_cells(panel), {M4: panel}, workers=0)}
+    some = [c for c in _cells(panel) if c.series in ("H50", "H300")]
+    results = list(executor.execute(some, {M4: panel}, workers=0))
+    assert [r.cell.series for r in results] == ["H50", "H300"]
+    for r in results:
+        np.testing.assert_array_equal(r.walk.forecasts, everything[r.cell.series].walk.forecasts)
+
+
+def test_a_global_walk_is_one_chunk_wherever_its_cells_stand_and_per_series_walks_are_chunked_as_before(panel):
+    per_series = [runner.Cell(M4, "naive", "naive", {}, 0, SPLIT, 24, series=sid) for sid in panel]
+    seeds = _cells(panel, seed=0) + _cells(panel, seed=1)
+    mixed = seeds[:3] + per_series + seeds[3:]
+    out = executor.chunks(mixed, size=4, workers=1)
+    assert [(c[0].model, c[0].seed, len(c)) for c in out] == [
+        ("global_lstm_torch", 0, 6), ("naive", 0, 4), ("naive", 0, 2), ("global_lstm_torch", 1, 6)]
+
+
+def test_a_fit_that_cannot_run_skips_every_series_with_its_reason(panel):
+    short = {sid: y.iloc[-150:] for sid, y in panel.items()}
+    results = list(executor.execute(_cells(short, params={**TINY, "lookback": 168}), {M4: short}, workers=0))
+    assert {r.status for r in results} == {"skipped"} and len(results) == len(panel)
+    assert "need at least 264" in results[0].reason
+
+
+def test_a_bad_parameter_fails_every_cell_of_the_walk_and_the_run_goes_on(panel):
+    cells = _cells(panel, params={**TINY, "loss": "huber"}) + \
+        [runner.Cell(M4, "naive", "naive", {}, 0, SPLIT, 24, series="H1")]
+    results = list(executor.execute(cells, {M4: panel}, workers=0))
+    assert [r.status for r in results] == ["failed"] * len(panel) + ["ok"]
+    assert "loss must be one of" in results[0].reason
+
+
+@pytest.mark.slow
+def test_isolated_workers_run_a_global_walk_as_one_task_and_stream_a_result_per_series(panel):
+    cells = _cells(panel) + [runner.Cell(M4, "naive", "naive", {}, 0, SPLIT, 24, series=s) for s in panel]
+    results = list(executor.execute(cells, {M4: panel}, workers=2))
+    assert sorted((r.cell.model, r.cell.series) for r in results) == sorted((c.model, c.series) for c in cells)
+    assert all(r.status == "ok" for r in results)
+    inline = {r.cell.series: r for r in executor.execute(_cells(panel), {M4: panel}, workers=0)}
+    for r in results:
+        if r.cell.model == "global_lstm_torch":
+            np.testing.assert_array_equal(r.walk.forecasts, inline[r.cell.series].walk.forecasts)
+
+
+@pytest.mark.slow
+def test_keras_and_torch_twins_train_on_the_same_windows_in_the_same_order(panel):
+    from rnn_models import global_base, keras_rnn, torch_rnn
+    model = forecaster.build("global_lstm_torch", TINY, season_length=24, seed=5, horizon=48)
+    cfg = model.config()
+    train = {sid: y.iloc[:-48] for sid, y in panel.items()}
+    scales = [global_base.SeriesScale.fit(y.to_numpy(), 24) for y in train.values()]
+    windows = global_base.panel_windows([s.forward(y.to_numpy()) for s, y in zip(scales, train.values())],
+                                        np.array([s.seasonal for s in scales]), cfg).data
+    torch_batches = [(x.numpy(), y.numpy()) for epoch in torch_rnn.training_batches(windows, cfg) for x, y in epoch]
+    dataset, steps = keras_rnn.training_dataset(windows, cfg)
+    keras_batches = [(x.numpy(), y.numpy()) for x, y in dataset.take(len(torch_batches))]
+    assert steps == cfg.steps_per_epoch and len(torch_batches) == cfg.epochs * steps
+    for (xt, yt), (xk, yk) in zip(torch_batches, keras_batches):
+        np.testing.assert_array_equal(xt, xk)
+        np.testing.assert_array_equal(yt, yk)
+    # One validation window per series: its last horizon before the origin.
+    assert windows.x_val.shape == (len(panel), cfg.lookback // 24, 24) and windows.y_val.shape == (len(panel), 48)
+
+
+@pytest.mark.slow
+def test_every_global_model_runs_through_the_runner_on_a_panel(panel):
+    for name in GLOBAL:
+        results = list(executor.execute(_cells(panel, model=name, params=tiny(name)), {M4: panel}, workers=0))
+        assert [r.status for r in results] == ["ok"] * len(panel), (name, results[0].reason)
+        assert results[0].walk.n_params > 0
