@@ -163,8 +163,8 @@ class GlobalRNNForecaster:
     cell: ClassVar[str]
     framework: ClassVar[str]
 
-    def __init__(self, *, season_length: int = 1, seed: int = 0, units: int = 64, layers: int = 1,
-                 dropout: float = 0.0, lookback: int | str = AUTO, epochs: int = 40,
+    def __init__(self, *, season_length: int = 1, seed: int = 0, units: int = 128, layers: int = 1,
+                 dropout: float = 0.0, lookback: int | str = AUTO, epochs: int = 100,
                  steps_per_epoch: int = 50, batch_size: int | str = AUTO, learning_rate: float = 1e-3,
                  patience: int = 8, loss: str = "mae", horizon: int = 1):
         # Only store: validation happens in fit.
