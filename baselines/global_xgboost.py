@@ -6,9 +6,9 @@ not on levels. Per series, on its training part only (the values before its orig
 
 - logs of a positive series (relative changes), else the values divided by their mean
   absolute value (``rnn_models.global_base.SeriesScale``, shared with the global networks);
-- M4's seasonality test decides the base: where seasonal, the row's target is the value
-  minus the value one season earlier (a correction to seasonal naive), elsewhere minus the
-  last value;
+- the row's target is the value minus the value one season earlier (a correction to
+  seasonal naive, the last value without a season); M4's seasonality test decides the
+  window's level (below) and is a feature;
 - features: the consecutive ``lags`` before t and the values 2..``seasons_back`` seasons
   before t, each minus the mean of the last season before t (the window's level), plus
   whether the series is seasonal.
@@ -64,7 +64,11 @@ class GlobalXGBoost:
         lagged = z[positions[:, None] - self._offsets()[None, :]]
         last_season = z[positions[:, None] - np.arange(1, max(m, 1) + 1)[None, :]]
         level = last_season.mean(axis=1, keepdims=True) if seasonal else lagged[:, :1]
-        base = z[positions - m] if seasonal else z[positions - 1]
+        # The target is always a difference at lag m (the value one season back): a correction to the
+        # last value of a non-seasonal series, learned from a few rows among many seasonal ones, compounds
+        # over a recursive horizon (one M4 series reached 500 times its level in 48 steps); a lag-m base
+        # is re-read from data (or from forecasts one season old) instead of from the previous step.
+        base = z[positions - m]
         features = np.hstack([lagged - level, np.full((len(positions), 1), float(seasonal))])
         return features.astype(np.float32), base
 
