@@ -56,12 +56,13 @@ class GlobalKerasRNN(GlobalRNNForecaster):
         fitted = model.fit(train, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch, validation_data=val,
                            shuffle=False, callbacks=callbacks, verbose=0)
         self.model_ = model
-        self.forecast_ = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         return {"loss": [float(v) for v in fitted.history["loss"]],
                 "val_loss": [float(v) for v in fitted.history.get("val_loss", [])]}
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
-        return self.forecast_(x).numpy()
+        # Eager: one call per origin forecasts every series at once (tens of ms); a tf.function
+        # would be traced anew for every fitted network, and TensorFlow warns about retracing.
+        return self.model_(x, training=False).numpy()
 
     def _count_params(self) -> int:
         return sum(int(np.prod(w.shape)) for w in self.model_.trainable_weights)
