@@ -301,7 +301,7 @@ def cmd_compare(args) -> int:
 
 def cmd_fetch(args) -> int:
     for ds, f, path, how in data.fetch(args.names):
-        print(f"{ds.name}/{f.name}: {how}, sha256 ok: {path}", flush=True)
+        print(f"{ds.name}/{f.name}: {how}" + (f", sha256 ok: {path}" if path else ""), flush=True)
     return 0
 
 

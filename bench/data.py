@@ -63,6 +63,9 @@ class CatalogFile:
     url: str = ""
     sha256: str = ""
     path: str | None = None      # a local file (user datasets): read in place, hash-checked if sha256 is set
+    # A file with no download URL of its own (a transcription, such as a published results
+    # table): where its content comes from. It is found in BENCH_DATA_DIR, the cache or a mirror.
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,8 @@ class Dataset:
     id_column: str | None = None
     # One series of a panel (``one_series``): the dataset then reads as that series alone (describe).
     series: str | None = None
+    # Accuracy published for this dataset (a CSV with a ``method`` column), shown beside ours.
+    published: CatalogFile | None = None
 
     @property
     def is_panel(self) -> bool:
@@ -151,7 +156,12 @@ def parse_catalog_entry(path: Path, origin: str = "catalog") -> Dataset:
         entry = tomllib.loads(path.read_text())
         split = entry.pop("split")
         files = tuple(_catalog_file(f, path) for f in entry.pop("files"))
-        ds = Dataset(files=files, split=WalkForward(**split), time_format=entry.pop("time_format", None),
+        published = entry.pop("published", None)
+        if published is not None:
+            published = CatalogFile(**published)
+            if not (published.sha256 and (published.url or published.source)):
+                raise ValueError(f"published file {published.name!r} needs a sha256 and a url or a source")
+        ds = Dataset(files=files, published=published, split=WalkForward(**split), time_format=entry.pop("time_format", None),
                      origin=origin, **entry)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, OSError) as exc:
         raise BenchError(f"{path}: invalid catalog entry ({_one_line(exc)})") from None
@@ -807,9 +817,27 @@ def find_file(ds: Dataset, f: CatalogFile) -> tuple[Path, str]:
     if cached.is_file():
         check_sha256(cached, f.sha256, origin=str(cached))
         return cached, "cached"
+    if not f.url and mirror_url() is None:
+        raise BenchError(f"dataset {ds.name!r}: {f.name} has no download URL (it is transcribed from "
+                         f"{f.source}); put it in $BENCH_DATA_DIR/{ds.name}/ or serve it with BENCH_MIRROR")
     url = download_url(ds, f)
     download(url, cached, f.sha256)
     return cached, f"downloaded from {url}"
+
+
+def find_published(ds: Dataset) -> Path | None:
+    """The dataset's verified published-results file, or None where it has none or it is nowhere to be had.
+
+    A file that is found but fails its sha256 is an error, as any data file's is.
+    """
+    if ds.published is None:
+        return None
+    try:
+        return find_file(ds, ds.published)[0]
+    except BenchError as exc:
+        if "sha256 mismatch" in str(exc):
+            raise
+        return None
 
 
 def download_url(ds: Dataset, f: CatalogFile) -> str:
@@ -840,3 +868,9 @@ def fetch(names: Iterable[str] | None = None) -> Iterator[tuple[Dataset, Catalog
     for ds in datasets:
         for f in ds.files:
             yield ds, f, *find_file(ds, f)
+        if ds.published is not None:
+            try:
+                yield ds, ds.published, *find_file(ds, ds.published)
+            except BenchError as exc:     # a table shown beside the results: a run does not need it
+                yield ds, ds.published, None, f"not fetched ({exc})"
+

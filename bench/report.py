@@ -752,32 +752,27 @@ PUBLISHED_NAMES = {"Naive": "naive", "sNaive": "seasonal_naive", "Naive2": "naiv
 
 
 def published_values(dataset: str) -> pd.DataFrame:
-    """Accuracy published for the dataset, where its catalog entry carries a ``published_*.csv`` file.
+    """Accuracy published for the dataset, where its catalog entry carries a ``[published]`` file.
 
     One row per published method (index: the name as published), with the columns of
-    ``PUBLISHED_METRICS`` the file has. The file is read through the loader, so it is
-    checked against the catalog's sha256 like the data; an entry that does not list it
-    falls back to ``$BENCH_DATA_DIR/<dataset>/published_*.csv``. Empty where there is none.
+    ``PUBLISHED_METRICS`` the file has. The file is found as the data are (BENCH_DATA_DIR,
+    the cache or a mirror) and checked against the entry's sha256 (a mismatch is an error).
+    Empty where there is none or it cannot be had: the tables then go without it.
     """
-    import os
-
     from bench import data
     from bench.errors import BenchError
 
     empty = pd.DataFrame(columns=list(PUBLISHED_METRICS), index=pd.Index([], name="method"))
     try:
         ds = data.get_dataset(dataset)
-        listed = [f for f in ds.files if f.name.startswith("published_") and f.name.endswith(".csv")]
-        if listed:
-            path = data.locate_file(ds, listed[0])
-        else:
-            folder = Path(os.environ.get("BENCH_DATA_DIR", "")) / dataset
-            found = sorted(folder.glob("published_*.csv")) if os.environ.get("BENCH_DATA_DIR") else []
-            if not found:
-                return empty
-            path = found[0]
+    except BenchError:              # a dataset of a store that this catalog no longer has
+        return empty
+    path = data.find_published(ds)
+    if path is None:
+        return empty
+    try:
         frame = pd.read_csv(path)
-    except (BenchError, OSError, pd.errors.ParserError, UnicodeDecodeError):
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError):
         return empty
     if "method" not in frame:
         return empty

@@ -174,11 +174,13 @@ def test_fetch_downloads_verifies_and_caches_the_whole_catalog_then_finds_it_cac
     cache = tmp_path / "cache"
     done = fetch_cli(mirror=server, cache=cache)
     assert done.returncode == 0, done.stderr
-    expected = [(name, f.name) for name in data.catalog_names() for f in data.get_dataset(name).files]
+    expected = [(name, f.name) for name in data.catalog_names()
+                for f in (*data.get_dataset(name).files, *filter(None, [data.get_dataset(name).published]))]
+    assert ("m4_hourly", "published_hourly_benchmarks.csv") in expected
     assert done.stdout.splitlines() == [f"{d}/{f}: downloaded from {server}/{d}/{f}, sha256 ok: {cache / d / f}"
                                         for d, f in expected]
-    for d, f in expected:
-        assert (cache / d / f).read_bytes() == catalog_file(d, f).read_bytes()
+    for d, f in expected:       # what the server serves is BENCH_DATA_DIR
+        assert (cache / d / f).read_bytes() == (Path(os.environ["BENCH_DATA_DIR"]) / d / f).read_bytes()
     again = fetch_cli("air_passengers", mirror="http://127.0.0.1:9", cache=cache)    # nothing listens there
     assert again.returncode == 0, again.stderr
     cached = cache / "air_passengers" / "AirPassengers.csv"
@@ -197,3 +199,23 @@ def test_fetch_from_a_mirror_serving_a_wrong_file_exits_2_and_caches_nothing(tmp
     wrong = _sha(served / "AirPassengers.csv")
     assert done.stderr == f"error: {url}: sha256 mismatch (expected {_sha(AIR)}, got {wrong})\n"
     assert not cache.exists()
+
+
+def test_a_published_table_comes_from_the_data_folder_or_a_mirror_checked_by_its_sha256(server, tmp_path, monkeypatch):
+    from bench import report
+
+    ds = data.get_dataset("m4_hourly")
+    assert ds.published.name == "published_hourly_benchmarks.csv" and not ds.published.url
+    assert report.published_values("m4_hourly").loc["Naive2", "smape"] == 18.383     # from BENCH_DATA_DIR
+    monkeypatch.delenv("BENCH_DATA_DIR")
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    # No data folder, no cache, no mirror: it has no URL of its own, so the tables go without it.
+    assert data.find_published(ds) is None and report.published_values("m4_hourly").empty
+    with pytest.raises(BenchError, match="published_hourly_benchmarks.csv has no download URL .*put it in "):
+        data.find_file(ds, ds.published)
+    monkeypatch.setenv("BENCH_MIRROR", server)
+    assert report.published_values("m4_hourly").loc["sNaive", "mase"] == 1.193
+    # A file that does not match its sha256 is an error, not a table quietly left out.
+    (tmp_path / "cache" / "m4_hourly" / "published_hourly_benchmarks.csv").write_text("method,smape\nNaive2,1\n")
+    with pytest.raises(BenchError, match="sha256 mismatch"):
+        report.published_values("m4_hourly")
