@@ -26,7 +26,8 @@ matrix products large enough to matter on a CPU and shortens the recurrence.
 Training windows: every window whose targets end at least ``horizon`` points before a
 series' origin; the last ``horizon`` points of each series' training part are its
 validation window (one per series) for early stopping, never the test span. Training is
-a budget of ``epochs x steps_per_epoch`` optimiser steps of ``batch_size`` windows, the
+a budget of ``epochs x steps_per_epoch`` optimiser steps of ``batch_size`` windows (fewer
+epochs where ``MAX_PASSES`` passes over the windows take fewer steps), the
 validation loss checked every ``steps_per_epoch`` steps; ``patience`` checks without a
 better loss stop it and the best check's weights are kept. Both frameworks read the same
 windows in the same order (``rnn_models.windows.batch_orders``, seeded by the config).
@@ -97,6 +98,17 @@ def resolved(cfg: RNNConfig) -> RNNConfig:
         raise ValueError(f"lookback {cfg.lookback} must be a whole number of seasons of {chunk} "
                          "(the network reads one season per step)")
     return cfg
+
+
+MAX_PASSES = 20     # a cost cap, not tuned: M4 hourly's budget is 11 passes, one short series' thousands
+
+
+def capped(cfg: RNNConfig, n_windows: int, batch_size: int) -> RNNConfig:
+    """``cfg`` with at most as many epochs as ``MAX_PASSES`` passes over the training windows need
+    (at least one): the step budget is sized for a panel, and one short series would otherwise
+    see each window thousands of times (air passengers: about 100 windows, 5,000 steps)."""
+    needed = math.ceil(MAX_PASSES * n_windows / (batch_size * cfg.steps_per_epoch))
+    return replace(cfg, epochs=max(1, min(cfg.epochs, needed)))
 
 
 def base_and_reference(windows_z: np.ndarray, seasonal: np.ndarray, season: int, horizon: int):
@@ -212,6 +224,7 @@ class GlobalRNNForecaster:
             histories[sid] = values.copy()
         seasonal = np.array([s.seasonal for s in scales.values()])
         windows = panel_windows(zs, seasonal, cfg)
+        cfg = capped(cfg, len(windows.data.x_train), windows.data.batch_size)
         history = self._train(windows.data, cfg)
         if not np.isfinite(history["loss"][-1]):
             raise RuntimeError(f"training diverged: final training loss {history['loss'][-1]}")

@@ -211,3 +211,14 @@ def test_every_global_model_runs_through_the_runner_on_a_panel(panel):
         results = list(executor.execute(_cells(panel, model=name, params=tiny(name)), {M4: panel}, workers=0))
         assert [r.status for r in results] == ["ok"] * len(panel), (name, results[0].reason)
         assert results[0].walk.n_params > 0
+
+
+def test_the_step_budget_is_capped_at_twenty_passes_over_a_small_panels_windows(air):
+    from rnn_models import global_base
+    model = forecaster.build("global_lstm_torch", {}, season_length=12, seed=0, horizon=12)
+    cfg = model.config()
+    # M4 hourly with a 168-hour lookback: 224,746 windows, the whole budget of 100 x 50 steps stays.
+    assert global_base.capped(cfg, 224_746, 512).epochs == 100
+    assert global_base.capped(cfg, 100, 100).epochs == 1               # 20 passes: 20 steps, one epoch of 50
+    model.fit({"": air.iloc[:-12]})
+    assert model.fit_info()["epochs_run"] == 1
