@@ -866,7 +866,9 @@ def _panel_notes(rows: pd.DataFrame, values: pd.DataFrame) -> list[str]:
             "seeds of the panel mean); *rank* orders the models by mean MASE"
             + (f"; {owa.header} is relative to {owa.reference}'s panel means"
                + ("" if rows[owa.name].notna().any() else f", and {owa.reference} did not run here") if owa else "")
-            + ". fit_time_s per series is the wall time of fitting one series (all its fits), mean over series.")
+            + ". fit_time_s per series is the wall time of fitting one series (all its fits), mean over series; "
+              "for a global model, its share of the one fit on the whole panel (that fit's time over the number of "
+              "series).")
         incomplete = ran[ran["n_series_ok"] < ran["n_series"]]
         if len(incomplete):
             lines.append("Means over fewer series (a model that did not finish on every series): " + ", ".join(
