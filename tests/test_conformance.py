@@ -28,7 +28,13 @@ def walk(name, y, seed=0):
 
 
 # Global models (fitted on a whole panel) obey their own protocol: tests/test_global_models.py.
-@pytest.fixture(scope="module", params=sorted(n for n, e in forecaster.REGISTRY.items() if not e.global_model))
+# ETS fits 15 forms three times over in each test (about 7 s in all): slow, so the quick loop stays
+# under 90 s; CI's full run still checks it.
+SLOW = {"ets"}
+
+
+@pytest.fixture(scope="module", params=[pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n
+                                        for n in sorted(n for n, e in forecaster.REGISTRY.items() if not e.global_model)])
 def walked(request, air):
     model, result = walk(request.param, air)
     return request.param, model, result
