@@ -107,6 +107,6 @@ def test_m4s_smape_and_mase_reproduce_the_published_naive_and_seasonal_naive_on_
             scores[name].append(metrics.score(y_true=test, y_pred=forecast,
                                               scales=[metrics.seasonal_naive_scale(train, 24)]))
     means = {name: pd.DataFrame(rows)[["smape", "mase"]].mean() for name, rows in scores.items()}
-    # M4's published Hourly values (../shared/data/m4_hourly/published_hourly_benchmarks.csv), to their 3 decimals.
+    # M4's published Hourly values (the m4_hourly catalog entry's published file), to their 3 decimals.
     assert round(means["naive"]["smape"], 3) == 43.003 and round(means["naive"]["mase"], 3) == 11.608
     assert round(means["seasonal_naive"]["smape"], 3) == 13.912 and round(means["seasonal_naive"]["mase"], 3) == 1.193

@@ -158,10 +158,10 @@ def test_m4_hourly_is_fetched_from_a_mirror_verified_and_read_from_the_cache(tmp
     assert [f.url for f in ds.files] == [
         "https://raw.githubusercontent.com/Mcompetitions/M4-methods/6c1067e5a57161249b17289a565178dc7a3fb3ca/"
         f"Dataset/{part}/Hourly-{part.lower()}.csv" for part in ("Train", "Test")]
-    shared = Path(os.environ["BENCH_DATA_DIR"])
+    data_dir = Path(os.environ["BENCH_DATA_DIR"])
     monkeypatch.delenv("BENCH_DATA_DIR")
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
-    with serving(shared) as url:
+    with serving(data_dir) as url:
         monkeypatch.setenv("BENCH_MIRROR", url)
         fetched = [(f.name, how) for _, f, _, how in data.fetch([M4])]
         files = [*ds.files, ds.published]       # the published accuracy, beside the data
