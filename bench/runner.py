@@ -263,16 +263,20 @@ class CellResult:
     wall_time_s: float = 0.0
 
 
+def _built(cell: Cell):
+    """The cell's model, constructed from its parameters, with its libraries loaded."""
+    model = forecaster.build(cell.model, {**cell.params, **cell.options}, season_length=cell.season_length,
+                             seed=cell.seed, horizon=cell.split.horizon)
+    # Loading a framework (seconds for TensorFlow) is a cost of the process, not of
+    # training: a model may do it here, untimed, instead of inside its first fit.
+    getattr(model, "load_libraries", lambda: None)()
+    return model
+
+
 def evaluate_cell(cell: Cell, y: pd.Series) -> CellResult:
     started = time.perf_counter()
     try:
-        model = forecaster.build(cell.model, {**cell.params, **cell.options},
-                                 season_length=cell.season_length, seed=cell.seed,
-                                 horizon=cell.split.horizon)
-        # Loading a framework (seconds for TensorFlow) is a cost of the process, not of
-        # training: a model may do it here, untimed, instead of inside its first fit.
-        getattr(model, "load_libraries", lambda: None)()
-        walk = walk_forward(model, y, cell.split, cell.season_length, cell.span)
+        walk = walk_forward(_built(cell), y, cell.split, cell.season_length, cell.span)
     except ModelSkipped as exc:
         return CellResult(cell, "skipped", str(exc), wall_time_s=time.perf_counter() - started)
     except Exception as exc:  # one failing model never stops the run
@@ -296,11 +300,7 @@ def evaluate_global(cells: list[Cell], panel: dict[str, pd.Series]) -> Iterator[
     started = time.perf_counter()
     first = cells[0]
     try:
-        model = forecaster.build(first.model, {**first.params, **first.options},
-                                 season_length=first.season_length, seed=first.seed,
-                                 horizon=first.split.horizon)
-        getattr(model, "load_libraries", lambda: None)()
-        walks = walk_global(model, panel, first.split, first.season_length, first.span)
+        walks = walk_global(_built(first), panel, first.split, first.season_length, first.span)
     except ModelSkipped as exc:
         share = (time.perf_counter() - started) / len(cells)
         yield from (CellResult(c, "skipped", str(exc), wall_time_s=share) for c in cells)

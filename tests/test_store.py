@@ -29,6 +29,20 @@ INSERT INTO forecasts VALUES (1, '1960-11-01', 1, 508.0, 507.0, 1.0), (1, '1960-
 """
 
 
+def old_store(path, version: int) -> None:
+    """A store as bench wrote it at schema ``version`` (1 to 3), holding VERSION_1's run."""
+    with sqlite3.connect(path) as db:
+        db.executescript(VERSION_1)
+        if version >= 2:
+            for column in ("span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEFAULT ''",
+                           "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"):
+                db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
+        if version >= 3:
+            db.execute("ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'")
+        if version >= 2:
+            db.execute(f"PRAGMA user_version = {version}")
+
+
 def test_a_store_written_before_schema_versions_is_migrated_and_still_reads(tmp_path):
     path = tmp_path / "bench.sqlite"
     with sqlite3.connect(path) as db:
@@ -62,12 +76,7 @@ def test_reading_an_older_store_migrates_a_private_copy_and_leaves_the_file_as_i
 
 def test_a_version_2_store_gains_the_run_inputs_and_the_once_per_run_index(tmp_path):
     path = tmp_path / "bench.sqlite"
-    with sqlite3.connect(path) as db:
-        db.executescript(VERSION_1)
-        for column in ("span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEFAULT ''",
-                       "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"):
-            db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
-        db.execute("PRAGMA user_version = 2")
+    old_store(path, version=2)
     store = Store(path)
     try:
         assert store.run_inputs(1) == {}
@@ -93,13 +102,7 @@ def test_a_file_that_is_not_a_store_is_refused_with_one_line(tmp_path):
 
 def test_a_version_3_store_gains_the_series_id_of_single_series_and_reads_as_before(tmp_path):
     path = tmp_path / "bench.sqlite"
-    with sqlite3.connect(path) as db:
-        db.executescript(VERSION_1)
-        for column in ("span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEFAULT ''",
-                       "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"):
-            db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
-        db.execute("ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'")
-        db.execute("PRAGMA user_version = 3")
+    old_store(path, version=3)
     before = path.read_bytes()
     read = api.load(path)                 # read-only: migrated in memory, the file untouched
     assert path.read_bytes() == before
