@@ -44,6 +44,12 @@ class Forecaster(Protocol):
     # automatic search chose, the epochs a network trained); the runner records it after
     # every fit and the dataset pages show it. Numbers are averaged over a walk's fits,
     # text keeps its most frequent value.
+    # Optional: ``predict_quantiles(horizon, levels) -> np.ndarray`` forecasts a distribution:
+    # a ``(horizon, len(levels))`` array, column j the ``levels[j]`` quantile of every step,
+    # from the same state as the ``predict`` call just before it (the runner always asks for
+    # ``bench.quantiles.LEVELS``, and times it as part of predict). A class attribute
+    # ``intervals`` says in a few words how they are made ("normal, R forecast's rwf
+    # variance"). A model without it gets conformal intervals (``bench.conformal``).
 
 
 @runtime_checkable
@@ -68,6 +74,9 @@ class GlobalForecaster(Protocol):
 
     def n_params(self) -> int:
         """Trainable parameters shared by all series (plus any per-series ones), counted once."""
+
+    # Optional, as for a per-series model: ``predict_quantiles(horizon, levels) -> dict[str,
+    # np.ndarray]``, each series' ``(horizon, len(levels))`` quantiles, by id.
 
 
 class ModelSkipped(Exception):
