@@ -64,6 +64,24 @@ with the figure's value at its position; Naive2 takes the new last adjusted valu
 This is what refiltering the longer series with the fitted values gives (the tests
 check it).
 
+Forecast distributions, as R's ``forecast`` makes them for the method on the adjusted series,
+then reseasonalised (each quantile times the seasonal figure, which maps the adjusted
+series' distribution onto the series'):
+
+- ``naive2``: R's ``naive()``: normal, standard error ``sigma sqrt(h)``, ``sigma^2`` the mean
+  squared first difference of the adjusted series;
+- ``ses``, ``holt``, ``damped``: R's ``forecast.ets`` for these additive-error models (class 1 of
+  Hyndman, Koehler, Ord & Snyder 2008, ch. 6): normal, variance ``sigma^2 (1 + sum_{j<h} c_j^2)``
+  with ``c_j = alpha + beta (phi + ... + phi^j)`` (``beta = 0`` for SES, ``phi = 1`` for Holt), and
+  ``sigma^2`` as R's ``ets()`` estimates it: the sum of squared one-step errors over ``n - npars``
+  (npars: 2, 4, 5 as below);
+- ``com``: R makes none for a combination; here the three methods' quantiles are averaged
+  level by level (Vincentisation: the quantiles of the average of the three distributions'
+  quantile functions), which keeps them in order.
+
+After ``update`` the residual sums run on over the new points, as refitting R's model with
+its estimates held fixed (``ets(y, model = fit)``) would recompute them over the longer series.
+
 ``n_params`` counts what is estimated from the data: m - 1 seasonal indices when the
 series was deseasonalised (m indices normalised to average 1), plus for ``naive2``
 nothing; ``ses`` alpha and l0 (2); ``holt`` alpha, beta, l0, b0 (4); ``damped`` those
@@ -79,6 +97,7 @@ import pandas as pd
 from scipy.signal import lfilter, lfiltic
 
 from baselines.theta import SeasonalAdjustment, ses_least_squares, ses_levels
+from bench import quantiles
 from bench.forecaster import ModelSkipped
 from bench.seasonality import MAX_SEASON
 
@@ -316,6 +335,24 @@ def run_states(x: np.ndarray, fit: SmoothingFit, level: float, slope: float) -> 
     return float(level), float(slope)
 
 
+def step_errors(x: np.ndarray, fit: SmoothingFit, level: float, slope: float) -> np.ndarray:
+    """The one-step errors of the points ``x`` from the states (level, slope), parameters held fixed."""
+    x = np.asarray(x, dtype=float)
+    if not len(x):
+        return x
+    if fit.trend == "none":
+        return x - np.r_[level, ses_levels(x, fit.alpha, level)[:-1]]
+    return one_step_errors(x, fit.alpha, fit.beta, fit.phi, level, slope)
+
+
+def smoothing_std(fit: SmoothingFit, sigma2: float, horizon: int) -> np.ndarray:
+    """R's class-1 forecast standard errors: ``sigma^2 (1 + sum_{j<h} (alpha + beta phi_j)^2)``."""
+    j = np.arange(1, horizon)
+    damped_j = j.astype(float) if fit.trend != "damped" else np.cumsum(fit.phi ** np.arange(1, horizon))
+    c = fit.alpha + fit.beta * damped_j
+    return np.sqrt(sigma2 * (1.0 + np.r_[0.0, np.cumsum(c * c)]))
+
+
 def smoothing_forecast(fit: SmoothingFit, level: float, slope: float, horizon: int) -> np.ndarray:
     """R's ``forecast.ets`` point forecasts: ``l + (phi + ... + phi^h) b``."""
     steps = np.arange(1, horizon + 1)
@@ -364,6 +401,9 @@ class _M4Benchmark:
     def predict(self, horizon: int) -> np.ndarray:
         return self._forecast_adjusted(horizon) * self.season_.indices(self.n_seen_, horizon)
 
+    def predict_quantiles(self, horizon: int, levels) -> np.ndarray:
+        return self._quantiles_adjusted(horizon, levels) * self.season_.indices(self.n_seen_, horizon)[:, None]
+
     def n_params(self) -> int:
         return self.season_.n_params + self._n_method_params()
 
@@ -383,6 +423,9 @@ class _M4Benchmark:
     def _forecast_adjusted(self, horizon: int) -> np.ndarray:
         raise NotImplementedError
 
+    def _quantiles_adjusted(self, horizon: int, levels) -> np.ndarray:
+        raise NotImplementedError
+
     def _n_method_params(self) -> int:
         raise NotImplementedError
 
@@ -392,18 +435,28 @@ class _M4Benchmark:
 
 class Naive2(_M4Benchmark):
     """M4's Naive2: the last seasonally adjusted value, reseasonalised."""
+    intervals = "normal, R forecast's naive() on the seasonally adjusted series, reseasonalised"
 
     def _min_observations(self) -> int:
         return 1
 
     def _fit_adjusted(self, x: np.ndarray) -> None:
+        diffs = np.diff(x)
+        self.squares_, self.n_diffs_ = float(diffs @ diffs), len(diffs)
         self.last_ = float(x[-1])
 
     def _update_adjusted(self, x: np.ndarray) -> None:
+        diffs = np.diff(np.r_[self.last_, x])
+        self.squares_ += float(diffs @ diffs)
+        self.n_diffs_ += len(diffs)
         self.last_ = float(x[-1])
 
     def _forecast_adjusted(self, horizon: int) -> np.ndarray:
         return np.full(horizon, self.last_)
+
+    def _quantiles_adjusted(self, horizon: int, levels) -> np.ndarray:
+        sigma2 = self.squares_ / self.n_diffs_ if self.n_diffs_ else 0.0
+        return quantiles.normal(self._forecast_adjusted(horizon), np.sqrt(sigma2 * np.arange(1, horizon + 1)), levels)
 
     def _n_method_params(self) -> int:
         return 0
@@ -412,20 +465,27 @@ class Naive2(_M4Benchmark):
 class _Smoothing(_M4Benchmark):
     """One exponential smoothing method (``trend``) on the adjusted series."""
     trend = "none"
+    intervals = "normal, R forecast's ets() variance (class 1) on the seasonally adjusted series, reseasonalised"
 
     def _min_observations(self) -> int:
         return min_observations(self.trend)
 
     def _fit_adjusted(self, x: np.ndarray) -> None:
         self.fit_ = fit_smoothing(x, self.trend, self.forecast_version)
+        self.errors_ = ErrorSum.of(step_errors(x, self.fit_, self.fit_.initial_level, self.fit_.initial_slope))
         self.level_, self.slope_ = run_states(x, self.fit_, self.fit_.initial_level,
                                               self.fit_.initial_slope)
 
     def _update_adjusted(self, x: np.ndarray) -> None:
+        self.errors_ = self.errors_.plus(step_errors(x, self.fit_, self.level_, self.slope_))
         self.level_, self.slope_ = run_states(x, self.fit_, self.level_, self.slope_)
 
     def _forecast_adjusted(self, horizon: int) -> np.ndarray:
         return smoothing_forecast(self.fit_, self.level_, self.slope_, horizon)
+
+    def _quantiles_adjusted(self, horizon: int, levels) -> np.ndarray:
+        std = smoothing_std(self.fit_, self.errors_.sigma2(N_PARAMS[self.trend]), horizon)
+        return quantiles.normal(self._forecast_adjusted(horizon), std, levels)
 
     def _n_method_params(self) -> int:
         return N_PARAMS[self.trend]
@@ -456,13 +516,19 @@ class Com(_M4Benchmark):
     def _min_observations(self) -> int:
         return max(min_observations(t) for t in self._METHODS.values())
 
+    intervals = "the SES, Holt and Damped quantiles (each as R's ets()) averaged level by level, reseasonalised"
+
     def _fit_adjusted(self, x: np.ndarray) -> None:
         self.fits_ = {name: fit_smoothing(x, trend, self.forecast_version)
                       for name, trend in self._METHODS.items()}
+        self.errors_ = {name: ErrorSum.of(step_errors(x, f, f.initial_level, f.initial_slope))
+                        for name, f in self.fits_.items()}
         self.states_ = {name: run_states(x, f, f.initial_level, f.initial_slope)
                         for name, f in self.fits_.items()}
 
     def _update_adjusted(self, x: np.ndarray) -> None:
+        self.errors_ = {name: self.errors_[name].plus(step_errors(x, self.fits_[name], *state))
+                        for name, state in self.states_.items()}
         self.states_ = {name: run_states(x, self.fits_[name], *state)
                         for name, state in self.states_.items()}
 
@@ -471,6 +537,14 @@ class Com(_M4Benchmark):
                              for name in self._METHODS)
         return (ses + holt + damped) / 3.0
 
+    def _quantiles_adjusted(self, horizon: int, levels) -> np.ndarray:
+        parts = []
+        for name, trend in self._METHODS.items():
+            fit = self.fits_[name]
+            std = smoothing_std(fit, self.errors_[name].sigma2(N_PARAMS[trend]), horizon)
+            parts.append(quantiles.normal(smoothing_forecast(fit, *self.states_[name], horizon), std, levels))
+        return sum(parts) / len(parts)
+
     def _n_method_params(self) -> int:
         return sum(N_PARAMS[trend] for trend in self._METHODS.values())
 
@@ -478,6 +552,24 @@ class Com(_M4Benchmark):
         ses, holt, damped = self.fits_.values()
         return {"ses_alpha": ses.alpha, "holt_alpha": holt.alpha, "holt_beta": holt.beta,
                 "damped_phi": damped.phi, "converged": holt.converged and damped.converged}
+
+
+@dataclass(frozen=True)
+class ErrorSum:
+    """The sum of squared one-step errors and their count: what R's ``sigma2`` is made of."""
+    squares: float
+    count: int
+
+    @classmethod
+    def of(cls, errors: np.ndarray) -> ErrorSum:
+        return cls(float(errors @ errors), len(errors))
+
+    def plus(self, errors: np.ndarray) -> ErrorSum:
+        return ErrorSum(self.squares + float(errors @ errors), self.count + len(errors))
+
+    def sigma2(self, n_params: int) -> float:
+        """R's ``ets()``: ``sum(e^2) / (n - npars)`` (0 when no degree of freedom is left)."""
+        return self.squares / (self.count - n_params) if self.count > n_params else 0.0
 
 
 def _describe(fit: SmoothingFit) -> dict:

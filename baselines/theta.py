@@ -43,6 +43,17 @@ check it).
 ``n_params``: alpha, l0, the line's intercept and slope (4), plus m - 1 when the
 series was deseasonalised (m seasonal indices estimated from the data, normalised
 to average 1).
+
+Forecast distribution: R forecast's ``thetaf`` formula around this forecast: normal, the
+standard error of step h ``sigma sqrt(1 + alpha^2 (h - 1))``, added to the reseasonalised
+forecast (as in R, the half-width is not reseasonalised). ``thetaf`` takes alpha and
+``sigma^2`` (squared one-step errors over n - 2) from an SES of the deseasonalised series;
+M4's method already fits one to theta line 2, and a second fit would double Theta's fit
+time, so alpha is that SES's, and sigma follows from its errors: the method's own one-step
+error is ``x_t - (0.5 line_t + 0.5 l_{t-1}) = 0.5 (theta_t - l_{t-1})``, half the SES's, so
+``sigma^2`` is a quarter of the SES's sum of squares over n - 2. Where the point forecast is
+clipped at 0, so are the quantiles (the quantiles of ``max(Y, 0)``). ``update`` adds the new
+points' squared errors.
 """
 from __future__ import annotations
 
@@ -53,6 +64,7 @@ import pandas as pd
 from scipy.optimize import minimize_scalar
 from scipy.signal import lfilter
 
+from bench import quantiles
 from bench.forecaster import ModelSkipped
 from bench.seasonality import MAX_SEASON, classical_seasonal_indices, is_seasonal, usable_season
 
@@ -83,7 +95,7 @@ class Theta:
         self.slope_, self.intercept_ = np.polyfit(t, adjusted, 1)
         theta_line = 2.0 * adjusted - (self.intercept_ + self.slope_ * t)
         self.alpha_, self.initial_level_ = ses_least_squares(theta_line)
-        self.level_ = float(ses_levels(theta_line, self.alpha_, self.initial_level_)[-1])
+        self.level_, self.squares_ = _ses_run(theta_line, self.alpha_, self.initial_level_)
         self.n_seen_ = n
         self.clip_at_zero_ = bool(values.min() >= 0)
         return self
@@ -94,16 +106,28 @@ class Theta:
             t = np.arange(self.n_seen_ + 1, self.n_seen_ + len(values) + 1, dtype=float)
             adjusted = values / self._indices(self.n_seen_, len(values))
             theta_line = 2.0 * adjusted - (self.intercept_ + self.slope_ * t)
-            self.level_ = float(ses_levels(theta_line, self.alpha_, self.level_)[-1])
+            self.level_, squares = _ses_run(theta_line, self.alpha_, self.level_)
+            self.squares_ += squares
             self.n_seen_ += len(values)
         return self
 
     def predict(self, horizon: int) -> np.ndarray:
-        t = np.arange(self.n_seen_ + 1, self.n_seen_ + horizon + 1, dtype=float)
-        forecast = 0.5 * (self.intercept_ + self.slope_ * t) + 0.5 * self.level_
+        forecast = self._adjusted_forecast(horizon)
         if self.clip_at_zero_:
             forecast = np.maximum(forecast, 0.0)
         return forecast * self._indices(self.n_seen_, horizon)
+
+    intervals = "normal, R forecast's thetaf() formula sigma sqrt(1 + alpha^2 (h - 1)), from the theta-line SES"
+
+    def predict_quantiles(self, horizon: int, levels) -> np.ndarray:
+        sigma2 = 0.25 * self.squares_ / (self.n_seen_ - 2) if self.n_seen_ > 2 else 0.0
+        std = np.sqrt(sigma2 * (1.0 + self.alpha_ ** 2 * np.arange(horizon)))
+        q = quantiles.normal(self._adjusted_forecast(horizon) * self._indices(self.n_seen_, horizon), std, levels)
+        return np.maximum(q, 0.0) if self.clip_at_zero_ else q
+
+    def _adjusted_forecast(self, horizon: int) -> np.ndarray:
+        t = np.arange(self.n_seen_ + 1, self.n_seen_ + horizon + 1, dtype=float)
+        return 0.5 * (self.intercept_ + self.slope_ * t) + 0.5 * self.level_
 
     def n_params(self) -> int:
         return 4 + self.season_.n_params
@@ -152,6 +176,13 @@ def ses_levels(x: np.ndarray, alpha: float, initial_level: float) -> np.ndarray:
     levels, _ = lfilter([alpha], [1.0, alpha - 1.0], np.asarray(x, dtype=float),
                         zi=[(1.0 - alpha) * initial_level])
     return levels
+
+
+def _ses_run(x: np.ndarray, alpha: float, level: float) -> tuple[float, float]:
+    """(the level after ``x``, the sum of squared one-step errors over ``x``) of SES from ``level``."""
+    levels = ses_levels(x, alpha, level)
+    errors = np.asarray(x, dtype=float) - np.r_[level, levels[:-1]]
+    return float(levels[-1]), float(errors @ errors)
 
 
 def ses_least_squares(x: np.ndarray) -> tuple[float, float]:

@@ -22,7 +22,8 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from bench import data, executor, files, forecaster, provenance, report, runner, schedule, selection, suite as suites
+from bench import conformal, data, executor, files, forecaster, provenance, report, runner, schedule, selection
+from bench import suite as suites
 from bench.errors import BenchError, BenchWarning
 from bench.store import Store
 
@@ -194,11 +195,12 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
     if not cells:
         raise BenchError(f"suite {suite.name!r}: no model runs on the selected dataset(s) "
                          f"{', '.join(suite.datasets)}; nothing to run")
-    selecting = {c.dataset for c in cells if c.span == "validation"}
+    selecting = {c.dataset for c in cells if c.span == "validation" and c.selection}
     panels = {name: _load_checked(ds, split, "validation" if name in selecting else "test")
               for name, (ds, split) in suite.datasets.items()}
     # A cell per series of a panel; a single-series dataset's one series has the id "".
     cells = suites.cells(suite, seeds=seeds, series={name: list(panel) for name, panel in panels.items()})
+    cells = _without_impossible_calibrations(suite, panels, cells)
     if tensorboard_dir is not None:
         cells = [_with_tensorboard(cell, Path(tensorboard_dir)) for cell in cells]
     _warn_about_volume(suite, panels, cells)
@@ -225,7 +227,7 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
             done = set()
         validation = [c for c in cells if c.span == "validation"]
         # + the chosen variant's test cell per seed and series
-        n_total = len(cells) + len({(c.dataset, c.group, c.seed, c.series) for c in validation})
+        n_total = len(cells) + len({(c.dataset, c.group, c.seed, c.series) for c in validation if c.selection})
         if on_cell:
             n_done = sum(keys[c] in done for c in cells)
             on_cell("start_run", run_id=run_id, n_cells=n_total - n_done, n_skipped=n_done,
@@ -251,7 +253,8 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         # Selections first: the test cells of the variants they choose join the others.
         execute(validation)
         stored = store.cells(run_id)
-        chosen, unchosen = selection.chosen_cells(validation, stored[stored["cell_key"].isin(set(keys.values()))])
+        chosen, unchosen = selection.chosen_cells([c for c in validation if c.selection],
+                                                  stored[stored["cell_key"].isin(set(keys.values()))])
         # A selection that chose nothing is skipped on every series of its panel.
         unchosen = [dataclasses.replace(r, cell=dataclasses.replace(r.cell, series=sid))
                     for r in unchosen for sid in panels[r.cell.dataset]]
@@ -268,7 +271,8 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
             store.add_cell(run_id, result, keys[result.cell])
             if on_cell:
                 on_cell("done", result=result)
-        execute([c for c in cells if c.span == "test"] + chosen)
+        calibrations = _calibrations(store.validation_forecasts(run_id), set(keys.values()))
+        execute([_calibrated(c, calibrations) for c in [c for c in cells if c.span == "test"] + chosen])
         store.finish_run(run_id, finished_at=_now(), total_time_s=time.perf_counter() - started)
         report.write_reports(store, run_id, out)
     finally:
@@ -381,6 +385,40 @@ def _with_datasets(suite: suites.Suite, extra: Sequence[data.Dataset]) -> suites
         notes.append(f"# + dataset {ds.name!r}: {files}; {ids}time {ds.time_column!r}, value {ds.value_column!r}, "
                      f"frequency {ds.frequency}, season {ds.season_length}, split {ds.split.describe()}")
     return dataclasses.replace(suite, datasets=merged, source=suite.source.rstrip("\n") + "\n\n" + "\n".join(notes) + "\n")
+
+
+def _without_impossible_calibrations(suite: suites.Suite, panels: dict, cells: list[runner.Cell]) -> list[runner.Cell]:
+    """The cells, less the conformal calibration walks of datasets too short for a validation span
+    (their models then make point forecasts only), with a warning naming them."""
+    short = {name for name, (_, split) in suite.datasets.items()
+             if min(len(y) for y in panels[name].values()) < split.min_length("validation")}
+    dropped = sorted({c.dataset for c in cells if c.dataset in short and c.span == "validation" and not c.selection})
+    if dropped:
+        warnings.warn(f"dataset(s) {', '.join(dropped)}: too short for a validation span before the test span, so "
+                      "the models without a forecast distribution of their own get no conformal intervals there",
+                      BenchWarning, stacklevel=3)
+    return [c for c in cells if not (c.dataset in short and c.span == "validation" and not c.selection)]
+
+
+def _calibrations(rows: pd.DataFrame, current: set[str]) -> dict[tuple, object]:
+    """Each variant and seed's conformal calibration from its finished validation walks of this run."""
+    rows = rows[rows["cell_key"].isin(current)]
+    out = {}
+    params = {p: runner.params_text(json.loads(p)) for p in rows["params"].unique()}
+    for (dataset, model, p, seed, selection, group, label), mine in rows.groupby(
+            ["dataset", "model", "params", "seed", "selection", "selection_group", "label"], sort=False):
+        key = runner.calibration_key(dataset, model, params[p], seed, selection, group, label)
+        calibration = conformal.from_validation_rows(mine)
+        if calibration is not None:
+            out[key] = calibration
+    return out
+
+
+def _calibrated(cell: runner.Cell, calibrations: dict[tuple, object]) -> runner.Cell:
+    """The test cell with the calibration of its variant's validation walk, where it needs one (and has one)."""
+    if not runner.wants_calibration(cell):
+        return cell
+    return dataclasses.replace(cell, calibration=calibrations.get(runner.cell_calibration_key(cell)))
 
 
 def _with_tensorboard(cell: runner.Cell, root: Path) -> runner.Cell:

@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="allowed relative MAE increase (default 0.01 = 1%%)")
     cmp.add_argument("--time-ratio", type=float, default=1.5, metavar="RATIO",
                      help="allowed growth of calibrated fit/predict time (default 1.5)")
+    cmp.add_argument("--coverage-tolerance", type=float, default=0.02, metavar="SHARE",
+                     help="allowed growth of an interval coverage's distance from nominal (default 0.02); "
+                          "MSIS is judged as MAE, by --mae-tolerance")
 
     rep = sub.add_parser("report", help="re-render the reports of a stored run without re-running it")
     rep.add_argument("--run", type=int, metavar="ID", help="run id in the store (default: the latest)")
@@ -295,8 +298,12 @@ def cmd_compare(args) -> int:
         raise BenchError(f"--mae-tolerance must be a finite fraction >= 0 (0.01 = 1%), got {args.mae_tolerance}")
     if not (math.isfinite(args.time_ratio) and args.time_ratio >= 1):
         raise BenchError(f"--time-ratio must be a finite ratio >= 1, got {args.time_ratio}")
+    if not (math.isfinite(args.coverage_tolerance) and 0 <= args.coverage_tolerance <= 1):
+        raise BenchError(f"--coverage-tolerance must be a finite share between 0 and 1 (0.02 = 2 points), "
+                         f"got {args.coverage_tolerance}")
     return compare.main(args.base, args.new, compare.Tolerances(mae_tolerance=args.mae_tolerance,
-                                                                time_ratio=args.time_ratio))
+                                                                time_ratio=args.time_ratio,
+                                                                coverage_tolerance=args.coverage_tolerance))
 
 
 def cmd_fetch(args) -> int:
@@ -420,7 +427,8 @@ class Progress:
         detail = (f"MAE {result.scores['mae']:.4g}" if result.status == "ok" else result.reason)[:100]
         prefix = "\r\033[K" if self.live else ""
         print(f"{prefix}[{self.count:>{len(str(self.total))}}/{self.total}] {result.status:7s} "
-              f"{c.dataset:18s} {c.label:16s} seed {c.seed}  {detail}  ({result.wall_time_s:.1f} s)",
+              f"{c.dataset:18s} {c.label:16s} seed {c.seed}{'' if c.span == 'test' else f' ({c.span} span)'}  "
+              f"{detail}  ({result.wall_time_s:.1f} s)",
               file=sys.stderr, flush=True)
 
     def panel_done(self, result) -> None:

@@ -20,6 +20,11 @@ Exit 1 when a cell regressed, 0 when none did, 2 when the inputs cannot be compa
   and the gate judges the metrics whose mean over series means something
   (``metrics.PANEL_MEANS``: sMAPE and MASE) by the same rules instead of MAE, which a
   mean over series of different scales leaves to the largest series.
+- Distributions: MSIS (M4's scaled interval score) is judged as MAE is; the coverage of
+  the 80% and 95% intervals by its distance from nominal, which may grow by at most
+  ``coverage_tolerance`` (absolute, default 0.02), or two standard errors over seeds for
+  a seeded model. A row that had a distribution (a finite MSIS) and has none now
+  regressed; a row that never had one is not judged on it.
 - Speed: times are divided by each run's calibration time (a fixed workload timed in
   the same run, bench/calibration.py), so a faster or slower machine cancels out. A
   cell regresses when its normalised fit or predict time grows by more than
@@ -44,6 +49,10 @@ NUMBERS = ["n_seeds", "mae", "mae_std", "fit_time_s", "predict_time_s", "calibra
 # What the gate judges the accuracy of a row by: MAE, or on a panel the means over series that mean something.
 ACCURACY = {"single": ("mae",), "panel": metrics.PANEL_MEANS}
 PANEL_NUMBERS = ["n_series", *(m for name in metrics.PANEL_MEANS for m in (name, f"{name}_std"))]
+# The distribution's numbers the gate judges, single series and panels alike: lower-is-better ones
+# as MAE, coverages by their distance from nominal.
+DISTRIBUTION = ("msis", "coverage_80", "coverage_95")
+DISTRIBUTION_NUMBERS = [m for name in DISTRIBUTION for m in (name, f"{name}_std")]
 TIMES = {"fit_time_s": "fit time", "predict_time_s": "predict time"}
 MIN_FIT_S = 0.2
 MIN_PREDICT_S = 0.05
@@ -53,6 +62,7 @@ MIN_PREDICT_S = 0.05
 class Tolerances:
     mae_tolerance: float = 0.01
     time_ratio: float = 1.5
+    coverage_tolerance: float = 0.02
     min_fit_s: float = MIN_FIT_S
     min_predict_s: float = MIN_PREDICT_S
 
@@ -78,8 +88,8 @@ def read_results(path: str | Path) -> pd.DataFrame:
         raise BenchError(f"{path}: not a results table of this harness (missing columns: {', '.join(missing)})")
     if table.empty:
         raise BenchError(f"{path}: the results table has no rows")
-    for column in NUMBERS + [c for c in PANEL_NUMBERS if c in table]:    # "n/a" or "" become NaN, which the
-        table[column] = pd.to_numeric(table[column], errors="coerce")        # gate then refuses on an ok row
+    for column in NUMBERS + [c for c in [*PANEL_NUMBERS, *DISTRIBUTION_NUMBERS] if c in table]:
+        table[column] = pd.to_numeric(table[column], errors="coerce")   # "n/a", "" -> NaN: refused on an ok row
     calibration = table["calibration_s"].iloc[0]
     if not (np.isfinite(calibration) and calibration > 0):
         raise BenchError(f"{path}: calibration_s is {calibration}; times cannot be compared without a positive "
@@ -110,11 +120,11 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances(
         raise BenchError(f"the runs are of different suites ({', '.join(sorted(suites[0]))} vs "
                          f"{', '.join(sorted(suites[1]))}); compare runs of one suite")
     cal_base, cal_new = float(base["calibration_s"].iloc[0]), float(new["calibration_s"].iloc[0])
-    # A table of a run without panels has no panel columns: both sides get them, so that they merge by side.
-    for column in PANEL_NUMBERS:
-        if column in base or column in new:
-            base, new = (t if column in t else t.assign(**{column: np.nan}) for t in (base, new))
-    used = [*KEY, *NUMBERS, *PANEL_NUMBERS, "status", "chosen_params"]
+    # A table of a run without panels has no panel columns (one from before distributions none of
+    # theirs): both sides get them, so that they merge by side.
+    for column in [*PANEL_NUMBERS, *DISTRIBUTION_NUMBERS]:
+        base, new = (t if column in t else t.assign(**{column: np.nan}) for t in (base, new))
+    used = [*KEY, *NUMBERS, *PANEL_NUMBERS, *DISTRIBUTION_NUMBERS, "status", "chosen_params"]
     base, new = (t[[c for c in used if c in t]] for t in (base, new))
     merged = base.merge(new, on=KEY, how="outer", suffixes=("_base", "_new"), indicator="side")
     rows = []
@@ -136,6 +146,8 @@ def _number(value) -> float:
 
 def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
     out = {"mae_base": r.get("mae_base"), "mae_new": r.get("mae_new"), "mae_change_pct": np.nan,
+           "msis_base": r.get("msis_base"), "msis_new": r.get("msis_new"),
+           "coverage_95_base": r.get("coverage_95_base"), "coverage_95_new": r.get("coverage_95_new"),
            "fit_ratio": np.nan, "predict_ratio": np.nan, "verdict": "ok", "why": ""}
     accuracy = ACCURACY["panel" if _is_panel(r) else "single"]
     judged = {**{m: metrics.BY_NAME[m].header.split()[0] for m in accuracy}, **TIMES}
@@ -160,13 +172,10 @@ def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
     out["mae_change_pct"] = 100.0 * (new_mae - base_mae) / base_mae if base_mae else np.nan
     for m in accuracy:
         base, new = _number(r[f"{m}_base"]), _number(r[f"{m}_new"])
-        allowed = tol.mae_tolerance * abs(base)
-        if r["n_seeds_base"] > 1 or r["n_seeds_new"] > 1:
-            se = math.sqrt(_var_of_mean(_number(r.get(f"{m}_std_base")), r["n_seeds_base"])
-                           + _var_of_mean(_number(r.get(f"{m}_std_new")), r["n_seeds_new"]))
-            allowed = max(allowed, 2.0 * se)
+        allowed = max(tol.mae_tolerance * abs(base), _seed_noise(r, m))
         if new - base > allowed:
             reasons.append(f"{judged[m]} {base:.4g} -> {new:.4g} (+{new - base:.3g}, allowed +{allowed:.3g})")
+    reasons += _distribution_reasons(r, tol)
     for kind, floor in (("fit", tol.min_fit_s), ("predict", tol.min_predict_s)):
         t_base, t_new = r[f"{kind}_time_s_base"], r[f"{kind}_time_s_new"]
         if not (t_base > 0 and t_new > 0):
@@ -181,6 +190,36 @@ def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
     return out
 
 
+def _seed_noise(r: dict, m: str) -> float:
+    """Two standard errors of the difference of ``m``'s means over seeds (0 for deterministic models)."""
+    if not (r["n_seeds_base"] > 1 or r["n_seeds_new"] > 1):
+        return 0.0
+    return 2.0 * math.sqrt(_var_of_mean(_number(r.get(f"{m}_std_base")), r["n_seeds_base"])
+                           + _var_of_mean(_number(r.get(f"{m}_std_new")), r["n_seeds_new"]))
+
+
+def _distribution_reasons(r: dict, tol: Tolerances) -> list[str]:
+    """Why the row's forecast distribution regressed: a worse MSIS, a coverage further from nominal, or none left."""
+    base_msis, new_msis = _number(r.get("msis_base")), _number(r.get("msis_new"))
+    if not np.isfinite(base_msis):
+        return []                              # it had no distribution to lose
+    if not np.isfinite(new_msis):
+        return [f"MSIS {base_msis:.4g} -> {r.get('msis_new')}: the forecast distribution is gone"]
+    reasons = []
+    allowed = max(tol.mae_tolerance * abs(base_msis), _seed_noise(r, "msis"))
+    if new_msis - base_msis > allowed:
+        reasons.append(f"MSIS {base_msis:.4g} -> {new_msis:.4g} (+{new_msis - base_msis:.3g}, allowed +{allowed:.3g})")
+    for m in ("coverage_80", "coverage_95"):
+        nominal = metrics.BY_NAME[m].nominal
+        base, new = _number(r.get(f"{m}_base")), _number(r.get(f"{m}_new"))
+        drift = abs(new - nominal) - abs(base - nominal)
+        allowed = max(tol.coverage_tolerance, _seed_noise(r, m))
+        if np.isfinite(drift) and drift > allowed:
+            reasons.append(f"{metrics.BY_NAME[m].header} {base:.3f} -> {new:.3f} (further from {nominal:g} by "
+                           f"{drift:.3f}, allowed {allowed:.3f})")
+    return reasons
+
+
 def _var_of_mean(std, n) -> float:
     return 0.0 if n is None or n < 2 or std is None or np.isnan(std) else float(std) ** 2 / n
 
@@ -188,12 +227,14 @@ def _var_of_mean(std, n) -> float:
 def render(diff: pd.DataFrame, base_path, new_path) -> str:
     n_bad = int((diff["verdict"] == "REGRESSION").sum())
     body = [[r.dataset, r.label, r.params_text or "-", _f(r.mae_base), _f(r.mae_new),
-             _pct(r.mae_change_pct), _x(r.fit_ratio), _x(r.predict_ratio), r.verdict, r.why]
+             _pct(r.mae_change_pct), _f(r.msis_base), _f(r.msis_new), _cover(r.coverage_95_base, r.coverage_95_new),
+             _x(r.fit_ratio), _x(r.predict_ratio), r.verdict, r.why]
             for r in diff.sort_values(["verdict", "dataset", "label"], ascending=[True, True, True],
                                       key=lambda s: s.map({"REGRESSION": 0}).fillna(1) if s.name == "verdict" else s)
             .itertuples()]
     table = tabulate(body, headers=["dataset", "model", "params", "MAE base", "MAE new", "MAE change",
-                                    "fit time x", "predict time x", "verdict", "why"],
+                                    "MSIS base", "MSIS new", "cover 95%", "fit time x", "predict time x", "verdict",
+                                    "why"],
                      tablefmt="github", disable_numparse=True)
     head = (f"Comparing {new_path} against {base_path}: {len(diff)} cells, {n_bad} regressions. "
             f"Time ratios are new/base after dividing by each run's calibration time.")
@@ -202,6 +243,13 @@ def render(diff: pd.DataFrame, base_path, new_path) -> str:
 
 def _f(v) -> str:
     return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.4g}"
+
+
+def _cover(base, new) -> str:
+    base, new = _number(base), _number(new)
+    if not (np.isfinite(base) or np.isfinite(new)):
+        return "-"
+    return f"{_f(base)} -> {_f(new)}" if base != new else _f(new)
 
 
 def _pct(v) -> str:

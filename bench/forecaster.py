@@ -241,6 +241,15 @@ def _type_text(t: type, value: bool = False) -> str:
             type(None): "None"}.get(t, t.__name__)
 
 
+def has_quantiles(name: str) -> bool:
+    """Whether ``name``'s class forecasts a distribution itself (``predict_quantiles``); False when it
+    cannot be imported (its cells fail with the reason)."""
+    try:
+        return hasattr(get_entry(name).load(), "predict_quantiles")
+    except (ImportError, AttributeError, KeyError):
+        return False
+
+
 def accepts(name: str, parameter: str) -> bool:
     """Whether ``name``'s constructor takes ``parameter`` (False when it cannot be imported)."""
     try:

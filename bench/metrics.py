@@ -17,6 +17,21 @@ sMAPE and MASE are M4's (Makridakis, Spiliotis and Assimakopoulos 2020): sMAPE i
 errors by the in-sample MAE of the seasonal naive forecast (lag = the dataset's season)
 over the history the forecast was made from, which for M4's single origin is the
 series' whole training part.
+
+The distribution metrics read ``q_pred``, the quantiles of every origin and step,
+``(n_origins, horizon, len(levels))`` at ``levels`` (``bench.quantiles.LEVELS``); without
+them (a model that made no distribution) they are NaN:
+
+- MSIS (M4): the interval score of the 95% interval, ``(U - L) + (2 / 0.05) (L - y) 1{y < L}
+  + (2 / 0.05) (y - U) 1{y > U}``, averaged over the horizon and divided by the origin's
+  MASE scale (M4: the in-sample mean absolute seasonal difference);
+- coverage of the 80% and 95% intervals: the share of actuals within ``[L, U]``; M4's ACD
+  (``|coverage - 0.95|``, pooled over series and steps) is computed from the mean coverage;
+- SQL (fev): the quantile loss ``2 |(y - q)(1{y <= q} - tau)|`` averaged over the nine
+  levels 0.1 .. 0.9 and divided by the origin's MASE scale;
+- WQL (fev's weighted quantile loss, GIFT-Eval's "CRPS"): the same loss, unscaled, averaged,
+  divided by the mean |actual|; over a panel it is pooled (weighted by each series' mean
+  |actual|), as fev computes it on a whole task.
 """
 from __future__ import annotations
 
@@ -24,6 +39,8 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+
+from bench import quantiles as qs
 
 
 def _errors(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
@@ -34,17 +51,20 @@ def _errors(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return y_true, y_pred
 
 
-def mae(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
+def mae(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+        q_pred=None, levels=None):
     y_true, y_pred = _errors(y_true, y_pred)
     return np.mean(np.abs(y_true - y_pred), axis=axis)
 
 
-def rmse(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
+def rmse(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+         q_pred=None, levels=None):
     y_true, y_pred = _errors(y_true, y_pred)
     return np.sqrt(np.mean((y_true - y_pred) ** 2, axis=axis))
 
 
-def mape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
+def mape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+         q_pred=None, levels=None):
     """Mean absolute percentage error, in percent; NaN when any actual value is zero."""
     y_true, y_pred = _errors(y_true, y_pred)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -52,7 +72,8 @@ def mape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, sca
     return 100.0 * np.mean(ape, axis=axis)
 
 
-def smape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
+def smape(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+          q_pred=None, levels=None):
     """Symmetric MAPE in percent (0..200); a term where actual and forecast are both 0 counts 0."""
     y_true, y_pred = _errors(y_true, y_pred)
     denominator = np.abs(y_true) + np.abs(y_pred)
@@ -70,7 +91,8 @@ def seasonal_naive_scale(y_train, season_length: int) -> float:
     return float(np.mean(np.abs(y_train[m:] - y_train[:-m])))
 
 
-def mase(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None):
+def mase(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+         q_pred=None, levels=None):
     """MAE scaled, origin by origin, by the seasonal naive in-sample MAE of its history.
 
     A history shorter than a season falls back to the lag-1 scale; a zero scale (a
@@ -123,6 +145,101 @@ def mape_undefined(y_true) -> str:
     return ""
 
 
+def _quantile_columns(q_pred, levels, wanted) -> np.ndarray | None:
+    """``q_pred``'s columns at the ``wanted`` levels, ``(n_origins, horizon, len(wanted))``; None without quantiles."""
+    if q_pred is None:
+        return None
+    q_pred = np.asarray(q_pred, dtype=float)
+    if q_pred.ndim == 2:                                  # one origin
+        q_pred = q_pred[None]
+    levels = qs.LEVELS if levels is None else levels
+    return q_pred[..., [qs.index_of(level, levels) for level in wanted]]
+
+
+def _origin_scales(scales, y_train, season_length, n_origins) -> np.ndarray:
+    if scales is None:
+        scales = mase_scales(y_train, season_length, n_origins=n_origins)
+    scales = np.asarray(scales, dtype=float)
+    return np.where(scales == 0, np.nan, scales)
+
+
+def interval_score(y_true, lower, upper, alpha: float) -> np.ndarray:
+    """The interval score of a central (1 - alpha) interval, element by element (Gneiting & Raftery 2007)."""
+    return ((upper - lower) + (2.0 / alpha) * (lower - y_true) * (y_true < lower)
+            + (2.0 / alpha) * (y_true - upper) * (y_true > upper))
+
+
+def msis(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+         q_pred=None, levels=None):
+    """M4's mean scaled interval score of the 95% interval; NaN without quantiles."""
+    y_true, _ = _errors(y_true, y_pred)
+    bounds = _quantile_columns(q_pred, levels, qs.INTERVALS[95])
+    if bounds is None:
+        return _nan_like(y_true, axis)
+    score = interval_score(y_true, bounds[..., 0], bounds[..., 1], alpha=0.05)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.mean(score / _origin_scales(scales, y_train, season_length, len(y_true))[:, None], axis=axis)
+
+
+def _coverage(nominal: int):
+    def coverage(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+                 q_pred=None, levels=None):
+        y_true, _ = _errors(y_true, y_pred)
+        bounds = _quantile_columns(q_pred, levels, qs.INTERVALS[nominal])
+        if bounds is None:
+            return _nan_like(y_true, axis)
+        inside = (y_true >= bounds[..., 0]) & (y_true <= bounds[..., 1])
+        return np.mean(inside, axis=axis)
+    coverage.__doc__ = f"Share of actuals inside the central {nominal}% interval (inclusive, as M4); NaN without quantiles."
+    coverage.__name__ = f"coverage_{nominal}"
+    return coverage
+
+
+coverage_80 = _coverage(80)
+coverage_95 = _coverage(95)
+
+
+def quantile_loss(y_true, q, levels) -> np.ndarray:
+    """fev's quantile loss ``2 |(y - q)(1{y <= q} - tau)|``, for every level (last axis)."""
+    y = np.asarray(y_true, dtype=float)[..., None]
+    tau = np.asarray(levels, dtype=float)
+    return 2.0 * np.abs((y - q) * ((y <= q) - tau))
+
+
+def sql(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+        q_pred=None, levels=None):
+    """fev's scaled quantile loss over the levels 0.1 .. 0.9; NaN without quantiles."""
+    y_true, _ = _errors(y_true, y_pred)
+    q = _quantile_columns(q_pred, levels, qs.SQL_LEVELS)
+    if q is None:
+        return _nan_like(y_true, axis)
+    loss = quantile_loss(y_true, q, qs.SQL_LEVELS).mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.mean(loss / _origin_scales(scales, y_train, season_length, len(y_true))[:, None], axis=axis)
+
+
+def wql(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
+        q_pred=None, levels=None):
+    """fev's weighted quantile loss over the levels 0.1 .. 0.9: mean loss / mean |actual|; NaN without quantiles."""
+    y_true, _ = _errors(y_true, y_pred)
+    q = _quantile_columns(q_pred, levels, qs.SQL_LEVELS)
+    if q is None:
+        return _nan_like(y_true, axis)
+    loss = quantile_loss(y_true, q, qs.SQL_LEVELS).mean(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.mean(loss, axis=axis) / np.mean(np.abs(y_true), axis=axis)
+
+
+def _nan_like(y_true: np.ndarray, axis):
+    return float("nan") if axis is None else np.full(np.mean(y_true, axis=axis).shape, np.nan)
+
+
+def acd(means: Mapping[str, float], reference: Mapping[str, float] | None = None) -> float:
+    """M4's absolute coverage difference of the 95% interval: ``|coverage - 0.95|``, from the
+    panel's mean coverage (every series has as many targets, so it is the pooled coverage)."""
+    return abs(means["coverage_95"] - 0.95)
+
+
 Metric = Callable[..., float]
 
 
@@ -154,8 +271,11 @@ class Definition:
     # metric is NaN where it is undefined (an actual of 0, a constant history), never inf.
     always_defined: bool = True
     of_panel_means: Callable[[Mapping[str, float], Mapping[str, float]], float] | None = None
-    reference: str = ""                              # the model ``of_panel_means`` is relative to
-    direction: str = "lower"                         # lower is better, for every metric here
+    reference: str = ""                              # the model ``of_panel_means`` is relative to ("": none)
+    direction: str = "lower"                         # "lower" is better, or "nominal": nearer ``nominal`` is
+    nominal: float | None = None                     # the value a calibrated model reaches (a coverage's level)
+    kind: str = "point"                              # "point" (judges the point forecast) or "distribution"
+    weight: str = ""                                 # a cells column: the panel mean is weighted by it (WQL)
 
 
 DEFINITIONS = (
@@ -172,26 +292,46 @@ DEFINITIONS = (
     Definition("owa", "OWA", "", False,
                "computed on the panel means already (M4): sMAPE and MASE each relative to Naive2's, averaged",
                of_panel_means=owa, reference="naive2"),
+    Definition("msis", "MSIS", "", True,
+               "scale-free: each origin's 95% interval score in units of its in-sample seasonal-naive error (M4)",
+               msis, always_defined=False, kind="distribution"),
+    Definition("coverage_80", "cover 80%", "", True, "a share of each series' targets", coverage_80,
+               always_defined=False, direction="nominal", nominal=0.80, kind="distribution"),
+    Definition("coverage_95", "cover 95%", "", True, "a share of each series' targets", coverage_95,
+               always_defined=False, direction="nominal", nominal=0.95, kind="distribution"),
+    Definition("sql", "SQL", "", True,
+               "scale-free: the quantile loss in units of each origin's in-sample seasonal-naive error (fev)", sql,
+               always_defined=False, kind="distribution"),
+    Definition("wql", "WQL", "", True,
+               "relative to the mean |actual|; a panel's is pooled, each series weighted by its mean |actual| (fev)",
+               wql, always_defined=False, kind="distribution", weight="actual_abs_mean"),
+    Definition("acd", "ACD", "", False,
+               "computed on the panel mean coverage of the 95% interval (M4): every series has as many targets",
+               of_panel_means=acd, kind="distribution"),
 )
 BY_NAME: dict[str, Definition] = {d.name: d for d in DEFINITIONS}
 PER_CELL = tuple(d for d in DEFINITIONS if d.fn is not None)
-OF_PANEL = tuple(d for d in DEFINITIONS if d.of_panel_means is not None)
+OF_PANEL = tuple(d for d in DEFINITIONS if d.of_panel_means is not None and d.kind == "point")
+DISTRIBUTION_OF_PANEL = tuple(d for d in DEFINITIONS if d.of_panel_means is not None and d.kind == "distribution")
 METRICS: dict[str, Metric] = {d.name: d.fn for d in PER_CELL}
 STORED = tuple(METRICS)              # the store's metric columns, one per per-cell metric
-PANEL_MEANS = tuple(d.name for d in PER_CELL if d.panel_mean)
+PANEL_MEANS = tuple(d.name for d in PER_CELL if d.panel_mean and d.kind == "point")
+POINT = tuple(d for d in PER_CELL if d.kind == "point")
+DISTRIBUTION = tuple(d for d in PER_CELL if d.kind == "distribution")
 
 
-def score(*, y_true, y_pred, scales) -> dict[str, float]:
+def score(*, y_true, y_pred, scales, q_pred=None, levels=None) -> dict[str, float]:
     """Every per-cell metric of one walk over all its origins and steps, as the store keeps them.
 
-    ``scales`` are the walk's per-origin MASE scales. A metric that may be undefined is
-    NaN rather than infinite; an always-defined one that is not finite is left so, and
-    ``unscorable`` names it (the forecasts overflowed).
+    ``scales`` are the walk's per-origin MASE scales, ``q_pred`` its quantiles at ``levels``
+    (None: the distribution metrics are NaN). A metric that may be undefined is NaN rather
+    than infinite; an always-defined one that is not finite is left so, and ``unscorable``
+    names it (the forecasts overflowed).
     """
     out = {}
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for d in PER_CELL:
-            value = float(d.fn(y_true=y_true, y_pred=y_pred, scales=scales))
+            value = float(d.fn(y_true=y_true, y_pred=y_pred, scales=scales, q_pred=q_pred, levels=levels))
             out[d.name] = float("nan") if not d.always_defined and np.isinf(value) else value
     return out
 

@@ -7,7 +7,9 @@ reads it as it reads per-series cells.
 
 The runner is the only place that times and counts: wall seconds (perf_counter) and
 CPU seconds (process_time) around every fit, update and predict call, and the model's
-own ``n_params()`` after its last fit. A model that raises, is skipped or returns a
+own ``n_params()`` after its last fit. A model's quantiles (``predict_quantiles``, see
+``bench.quantiles``) are asked for right after each predict and timed as part of it;
+``quantile_time_s`` says how much of the predict time they took. A model that raises, is skipped or returns a
 non-finite forecast produces a result row with a status and a reason; it never stops
 the run.
 """
@@ -23,7 +25,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from bench import forecaster, metrics
+from bench import conformal, forecaster, metrics
+from bench import quantiles as qs
 from bench.forecaster import Forecaster, GlobalForecaster, ModelSkipped
 from bench.metrics import mase_scales
 from bench.splits import WalkForward
@@ -46,6 +49,9 @@ class WalkResult:
     n_updates: int = 0
     n_params: int | None = None
     fit_infos: list[dict] = field(default_factory=list)   # the model's fit_info() after each fit
+    quantiles: np.ndarray | None = None     # (n_origins, horizon, len(LEVELS)); None: no distribution
+    quantile_time_s: float = 0.0            # of predict_time_s: the predict_quantiles calls, wall clock
+    intervals: str = ""                     # how the quantiles were made (the model's ``intervals``)
 
     def fit_info(self) -> dict:
         """The fits' descriptions in one dict: numbers averaged over fits, text by its most frequent value."""
@@ -59,7 +65,8 @@ class WalkResult:
         whose scale is 0), never infinite. MAE, RMSE and sMAPE are always defined: when one
         is not finite, the forecasts overflowed and ``unscorable`` says so.
         """
-        return metrics.score(y_true=self.actuals, y_pred=self.forecasts, scales=self.mase_scales)
+        return metrics.score(y_true=self.actuals, y_pred=self.forecasts, scales=self.mase_scales,
+                             q_pred=self.quantiles, levels=qs.LEVELS)
 
     def unscorable(self, scores: dict[str, float]) -> str:
         """Why these scores cannot be stored as an ``ok`` cell ("" when they can)."""
@@ -98,7 +105,7 @@ def _timed(call: Callable, *args):
 
 
 def walk_forward(model: Forecaster, y: pd.Series, split: WalkForward,
-                 season_length: int = 1, span: str = "test") -> WalkResult:
+                 season_length: int = 1, span: str = "test", quantiles: bool = True) -> WalkResult:
     """Walk ``model`` over ``y``'s test span (or its validation span); at each origin it sees only ``y`` before the origin.
 
     Every slice handed to the model is a copy, so a model cannot reach the future through
@@ -140,12 +147,39 @@ def walk_forward(model: Forecaster, y: pd.Series, split: WalkForward,
         if not np.all(np.isfinite(forecast)):
             raise NonFiniteForecast(f"non-finite forecast at origin {y.index[origin.position]}")
         res.forecasts[i] = forecast
+        if quantiles and hasattr(model, "predict_quantiles"):
+            q, wall, cpu = _timed(model.predict_quantiles, h, qs.LEVELS)
+            _add_quantile_time(res, wall, cpu)
+            if res.quantiles is None:
+                res.quantiles = np.empty((len(origins), h, len(qs.LEVELS)))
+            res.quantiles[i] = _checked_quantiles(q, h, y.index[origin.position])
     res.n_params = int(model.n_params())
+    res.intervals = interval_method(model) if quantiles else ""
     return res
 
 
+def interval_method(model) -> str:
+    """How ``model`` makes its quantiles, in a few words ("" when it makes none)."""
+    if not hasattr(model, "predict_quantiles"):
+        return ""
+    return str(getattr(model, "intervals", "") or "the model's own (predict_quantiles)")
+
+
+def _add_quantile_time(res: WalkResult, wall: float, cpu: float) -> None:
+    res.predict_time_s += wall
+    res.predict_cpu_s += cpu
+    res.quantile_time_s += wall
+
+
+def _checked_quantiles(q, horizon: int, origin) -> np.ndarray:
+    try:
+        return qs.checked(q, horizon, qs.LEVELS)
+    except ValueError as exc:
+        raise ValueError(f"{exc} at origin {origin}") from None
+
+
 def walk_global(model: GlobalForecaster, panel: dict[str, pd.Series], split: WalkForward,
-                season_length: int = 1, span: str = "test") -> dict[str, WalkResult]:
+                season_length: int = 1, span: str = "test", quantiles: bool = True) -> dict[str, WalkResult]:
     """Walk a global ``model`` over every series of ``panel`` at once; one WalkResult per series.
 
     The k-th origin of every series is visited together (a dataset's split gives each series
@@ -208,9 +242,22 @@ def walk_global(model: GlobalForecaster, panel: dict[str, pd.Series], split: Wal
             if forecast.shape != (h,):
                 raise ValueError(f"predict({h}) returned shape {forecast.shape} for series {sid!r}")
             res.forecasts[k] = forecast      # a non-finite forecast fails only its own series' cell
+        if quantiles and hasattr(model, "predict_quantiles"):
+            answer, wall, cpu = _timed(model.predict_quantiles, h, qs.LEVELS)
+            for sid in ids:
+                res = results[sid]
+                _add_quantile_time(res, wall / n, cpu / n)
+                if res.quantiles is None:
+                    res.quantiles = np.empty((len(res.forecasts), h, len(qs.LEVELS)))
+                if not np.all(np.isfinite(res.forecasts[k])):
+                    res.quantiles[k] = np.nan        # its cell fails on the forecast already
+                    continue
+                res.quantiles[k] = _checked_quantiles(answer[sid], h, f"{panel[sid].index[origins[sid][k].position]} "
+                                                      f"of series {sid!r}")
     n_params = int(model.n_params())
     for res in results.values():
         res.n_params = n_params
+        res.intervals = interval_method(model) if quantiles else ""
     return results
 
 
@@ -230,6 +277,12 @@ class Cell:
     selection: str = ""
     group: str = ""
     series: str = ""            # the series' id in its panel; "" for a single-series dataset
+    # How the cell's quantiles are made: "" (the model's own, else conformal), "conformal"
+    # (conformal even for a model with its own) or "none" (point forecasts only).
+    intervals: str = ""
+    # The conformal calibration (``bench.conformal.Calibration``) from this variant's validation
+    # walk, set once that walk ran; None: the model's own quantiles, or none.
+    calibration: object = field(default=None, hash=False, compare=False)
     # Run settings that change no result (a TensorBoard directory): not part of the
     # variant's name, nor of its key; passed only to models whose constructor takes them.
     options: dict = field(default_factory=dict, hash=False, compare=False)
@@ -245,7 +298,8 @@ def cell_key(cell: Cell, *, code_version: str, data_hash: str) -> str:
     payload = json.dumps([cell.dataset, cell.model, cell.label, cell.params, cell.seed, split,
                           cell.season_length, cell.span, cell.selection, cell.group, code_version, data_hash]
                          # A single series' key is what it was before panels existed.
-                         + ([cell.series] if cell.series else []), sort_keys=True, default=str)
+                         + ([cell.series] if cell.series else [])
+                         + ([f"intervals={cell.intervals}"] if cell.intervals else []), sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
@@ -264,19 +318,46 @@ class CellResult:
 
 
 def _built(cell: Cell):
-    """The cell's model, constructed from its parameters, with its libraries loaded."""
+    """The cell's model, constructed from its parameters, with its libraries loaded, wrapped in
+    conformal intervals when the cell carries a calibration."""
     model = forecaster.build(cell.model, {**cell.params, **cell.options}, season_length=cell.season_length,
                              seed=cell.seed, horizon=cell.split.horizon)
     # Loading a framework (seconds for TensorFlow) is a cost of the process, not of
     # training: a model may do it here, untimed, instead of inside its first fit.
     getattr(model, "load_libraries", lambda: None)()
+    if cell.calibration is not None:
+        wrapper = conformal.GlobalConformal if forecaster.is_global(cell.model) else conformal.Conformal
+        model = wrapper(model, cell.calibration, season_length=cell.season_length, window=cell.split.window)
     return model
+
+
+def _asks_quantiles(cell: Cell) -> bool:
+    """Whether the walk asks for quantiles: not with ``intervals = "none"``, and with ``"conformal"`` only
+    once a calibration is there (never the model's own instead)."""
+    return cell.intervals == "" or (cell.intervals == "conformal" and cell.calibration is not None)
+
+
+def wants_calibration(cell: Cell) -> bool:
+    """Whether the cell's test walk needs a conformal calibration from its variant's validation walk."""
+    return cell.intervals == "conformal" or (cell.intervals == "" and not forecaster.has_quantiles(cell.model))
+
+
+def calibration_key(dataset: str, model: str, params_text: str, seed: int, selection: str, group: str,
+                    label: str) -> tuple:
+    """What a test cell and the validation walks it is calibrated on share: the variant and seed, not
+    the series. A validation selection's variants go by their group, the label their chosen test cell carries."""
+    return (dataset, model, params_text, int(seed), group if selection == "validation" else label)
+
+
+def cell_calibration_key(cell: Cell) -> tuple:
+    return calibration_key(cell.dataset, cell.model, params_text(cell.params), cell.seed, cell.selection,
+                           cell.group, cell.label)
 
 
 def evaluate_cell(cell: Cell, y: pd.Series) -> CellResult:
     started = time.perf_counter()
     try:
-        walk = walk_forward(_built(cell), y, cell.split, cell.season_length, cell.span)
+        walk = walk_forward(_built(cell), y, cell.split, cell.season_length, cell.span, quantiles=_asks_quantiles(cell))
     except ModelSkipped as exc:
         return CellResult(cell, "skipped", str(exc), wall_time_s=time.perf_counter() - started)
     except Exception as exc:  # one failing model never stops the run
@@ -300,7 +381,8 @@ def evaluate_global(cells: list[Cell], panel: dict[str, pd.Series]) -> Iterator[
     started = time.perf_counter()
     first = cells[0]
     try:
-        walks = walk_global(_built(first), panel, first.split, first.season_length, first.span)
+        walks = walk_global(_built(first), panel, first.split, first.season_length, first.span,
+                            quantiles=_asks_quantiles(first))
     except ModelSkipped as exc:
         share = (time.perf_counter() - started) / len(cells)
         yield from (CellResult(c, "skipped", str(exc), wall_time_s=share) for c in cells)
@@ -353,4 +435,4 @@ def run_cells(cells: Iterable[Cell], load: Callable[[str], dict[str, pd.Series]]
 def global_walk_key(cell: Cell) -> tuple:
     """What the cells of one global walk share: everything but the series."""
     return (cell.dataset, cell.model, cell.label, params_text(cell.params), cell.seed, cell.span,
-            cell.selection, cell.group)
+            cell.selection, cell.group, cell.intervals)

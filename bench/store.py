@@ -7,8 +7,9 @@ The schema carries a version (SQLite's ``user_version``). A store written by an 
 version of bench is migrated when opened for writing (columns added with their defaults:
 version 1 stores had no validation span, no selection and no fit_info; version 2 stores
 did not record a run's code and data; version 3 stores held single series only, and their
-cells get the series id ''); a store from a newer version is refused with one
-line. Commands that only read (``report``, ``compare``, ``bench.load``) open it read-only
+cells get the series id ''; version 4 stores held point forecasts only, and their forecasts
+get NULL quantiles, their cells no interval method); a store from a newer version is refused
+with one line. Commands that only read (``report``, ``compare``, ``bench.load``) open it read-only
 and never change it: an older store is migrated in a private copy in memory.
 
 A run is one consistent set of results: a cell's key is stored once per run (a unique
@@ -26,15 +27,18 @@ from typing import Iterator
 import pandas as pd
 
 from bench import metrics
+from bench import quantiles as qs
 from bench.errors import BenchError
 from bench.runner import CellResult, params_text
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 60     # another process may be committing a cell; SQLite waits this long for it
 
 # One REAL column per per-cell metric of bench/metrics.py: a metric added there gets its
 # column here, and in an existing store on its next write (``migrate``), with no schema edit.
 METRIC_COLUMNS = ", ".join(f"{name} REAL" for name in metrics.STORED)
+# One REAL column per quantile level of bench/quantiles.py (NULL: the model made no distribution).
+QUANTILE_COLUMNS = ", ".join(f"{name} REAL" for name in qs.COLUMNS)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -70,7 +74,10 @@ CREATE TABLE IF NOT EXISTS cells (
     selection TEXT NOT NULL DEFAULT '', -- '' | validation | test: how the variant is chosen in its group
     selection_group TEXT NOT NULL DEFAULT '',   -- the suite entry whose grid the variant belongs to
     fit_info TEXT NOT NULL DEFAULT '{}', -- JSON: the model's fit_info(), summarised over its fits
-    series_id TEXT NOT NULL DEFAULT ''  -- the series' id in its panel ('' for a single-series dataset)
+    series_id TEXT NOT NULL DEFAULT '', -- the series' id in its panel ('' for a single-series dataset)
+    quantile_time_s REAL,               -- of predict_time_s, the wall time of predict_quantiles (total over the walk)
+    intervals TEXT NOT NULL DEFAULT '', -- how the quantiles were made ('' : none)
+    actual_abs_mean REAL                -- mean |actual| over the walk's targets (weights pooled metrics: WQL)
 );
 CREATE TABLE IF NOT EXISTS forecasts (
     cell_id INTEGER NOT NULL REFERENCES cells(cell_id),
@@ -79,9 +86,10 @@ CREATE TABLE IF NOT EXISTS forecasts (
     y_true REAL NOT NULL,
     y_pred REAL NOT NULL,
     mase_scale REAL,
+    @QUANTILE_COLUMNS@,
     PRIMARY KEY (cell_id, origin_time, step)
 );
-""".replace("@METRIC_COLUMNS@", METRIC_COLUMNS)
+""".replace("@METRIC_COLUMNS@", METRIC_COLUMNS).replace("@QUANTILE_COLUMNS@", QUANTILE_COLUMNS)
 # A cell is stored once per run. Stores of bench before schema 3 may hold a cell twice (two
 # resumes of one run at once); the index is then left out of that store, whose runs stay as stored.
 ONCE_PER_RUN = "CREATE UNIQUE INDEX IF NOT EXISTS cells_stored_once ON cells (run_id, cell_key)"
@@ -90,6 +98,7 @@ _ADDED_IN_2 = ["span TEXT NOT NULL DEFAULT 'test'", "selection TEXT NOT NULL DEF
                "selection_group TEXT NOT NULL DEFAULT ''", "fit_info TEXT NOT NULL DEFAULT '{}'"]
 _ADDED_IN_3 = ["inputs TEXT NOT NULL DEFAULT '{}'"]
 _ADDED_IN_4 = ["series_id TEXT NOT NULL DEFAULT ''"]
+_ADDED_IN_5 = ["quantile_time_s REAL", "intervals TEXT NOT NULL DEFAULT ''", "actual_abs_mean REAL"]
 
 
 def check_version(version: int, path: Path) -> None:
@@ -124,6 +133,11 @@ def migrate(db: sqlite3.Connection, path: Path) -> None:
         if has_tables and version < 4:
             for column in _ADDED_IN_4:
                 db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
+        if has_tables and version < 5:
+            for column in _ADDED_IN_5:
+                db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
+            for name in qs.COLUMNS:
+                db.execute(f"ALTER TABLE forecasts ADD COLUMN {name} REAL")
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -223,19 +237,24 @@ class Store:
             columns = ["run_id", "dataset", "model", "label", "params", "seed", "split", "season_length",
                        "status", "reason", *metrics.STORED, "fit_time_s", "fit_cpu_s", "update_time_s",
                        "predict_time_s", "predict_cpu_s", "n_fits", "n_updates", "n_origins", "n_params",
-                       "wall_time_s", "cell_key", "span", "selection", "selection_group", "fit_info", "series_id"]
+                       "wall_time_s", "cell_key", "span", "selection", "selection_group", "fit_info", "series_id",
+                       "quantile_time_s", "intervals", "actual_abs_mean"]
             values = (run_id, c.dataset, c.model, c.label, json.dumps(c.params, sort_keys=True), c.seed,
                       json.dumps(split), c.season_length, result.status, result.reason,
                       *(s.get(name) for name in metrics.STORED),
                       *((w.fit_time_s, w.fit_cpu_s, w.update_time_s, w.predict_time_s, w.predict_cpu_s,
                          w.n_fits, w.n_updates, len(w.origin_positions), w.n_params) if w else (None,) * 9),
                       result.wall_time_s, cell_key, c.span, c.selection, c.group,
-                      json.dumps(w.fit_info() if w else {}, sort_keys=True), c.series)
+                      json.dumps(w.fit_info() if w else {}, sort_keys=True), c.series,
+                      w.quantile_time_s if w else None, w.intervals if w else "",
+                      float(abs(w.actuals).mean()) if w else None)
             cur = self.db.execute(f"INSERT INTO cells ({', '.join(columns)}) "
                                   f"VALUES ({', '.join('?' * len(columns))})", values)
             cell_id = int(cur.lastrowid)
             if w is not None:
-                self.db.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?)", _forecast_rows(cell_id, w))
+                self.db.executemany(f"INSERT INTO forecasts (cell_id, origin_time, step, y_true, y_pred, mase_scale, "
+                                    f"{', '.join(qs.COLUMNS)}) VALUES ({', '.join('?' * (6 + len(qs.COLUMNS)))})",
+                                    _forecast_rows(cell_id, w))
         return cell_id
 
     def stored_keys(self, run_id: int) -> pd.DataFrame:
@@ -279,6 +298,15 @@ class Store:
             self.db.executemany("DELETE FROM cells WHERE cell_id = ?", [(i,) for i in ids])
         return len(ids)
 
+    def validation_forecasts(self, run_id: int) -> pd.DataFrame:
+        """Every forecast of a run's finished validation walks, with what identifies its cell
+        (what conformal calibration reads: ``bench.conformal``)."""
+        return pd.read_sql_query(
+            "SELECT c.cell_key, c.dataset, c.model, c.params, c.seed, c.selection, c.selection_group, c.label, "
+            "c.series_id, f.origin_time, f.step, f.y_true, f.y_pred, f.mase_scale "
+            "FROM forecasts f JOIN cells c USING (cell_id) WHERE c.run_id = ? AND c.span = 'validation' "
+            "AND c.status = 'ok' ORDER BY f.cell_id, f.origin_time, f.step", self.db, params=(run_id,))
+
     def run(self, run_id: int) -> dict:
         cur = self.db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
         row = cur.fetchone()
@@ -308,8 +336,10 @@ def _forecast_rows(cell_id: int, w) -> Iterator[tuple]:
     """One row per origin and step, made as SQLite asks for them: a list of them all would hold
     Python objects for every forecast at once (gigabytes for millions of forecasts)."""
     steps = w.forecasts.shape[1]
+    none = (None,) * len(qs.COLUMNS)
     for i, t in enumerate(w.origin_times):
         origin, scale = str(t), float(w.mase_scales[i])
         actual, forecast = w.actuals[i].tolist(), w.forecasts[i].tolist()
+        q = w.quantiles[i].tolist() if w.quantiles is not None else None
         for step in range(steps):
-            yield cell_id, origin, step + 1, actual[step], forecast[step], scale
+            yield cell_id, origin, step + 1, actual[step], forecast[step], scale, *(q[step] if q else none)

@@ -45,12 +45,13 @@ from typing import Mapping, Sequence
 from bench import data, forecaster
 from bench.data import Dataset, get_dataset
 from bench.errors import BenchError
-from bench.runner import Cell, params_text
+from bench.runner import Cell, params_text, wants_calibration
 from bench.splits import WalkForward
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 SPLIT_FIELDS = {f.name for f in dataclasses.fields(WalkForward)}
 SELECT_MODES = ("validation", "test")
+INTERVAL_MODES = ("conformal", "none")
 # A label names files (TensorBoard folders) and markdown table cells: no path separators, no '|'.
 LABEL_RE = re.compile(r"[^/\\|\x00-\x1f]+")
 
@@ -62,6 +63,7 @@ class ModelSpec:
     params: dict
     datasets: tuple[str, ...] | None
     select: str = ""        # "", "validation" or "test": keep only the grid's best variant
+    intervals: str = ""     # "" (the model's own quantiles, else conformal), "conformal" or "none"
 
     @property
     def group(self) -> str:
@@ -193,13 +195,17 @@ def _model_spec(entry: dict, datasets: dict, where: str) -> ModelSpec:
     for key, value in params.items():
         _check_param_value(f"{at}: params.{key}", value)
     select = _typed(entry.pop("select", ""), str, at, "select")
+    intervals = _typed(entry.pop("intervals", ""), str, at, "intervals")
     if entry:
         raise BenchError(f"{at}: unknown key(s) {', '.join(sorted(entry))}")
     if select and select not in SELECT_MODES:
         raise BenchError(f"{at}: select must be one of {', '.join(SELECT_MODES)}, got {select!r}")
     if select and len(expand_grid(params)) < 2:
         raise BenchError(f"{at}: select = {select!r} needs a grid to choose from (a list of values in params)")
-    return ModelSpec(name, label, params, tuple(restrict) if restrict else None, select)
+    if intervals and intervals not in INTERVAL_MODES:
+        raise BenchError(f"{at}: intervals must be one of {', '.join(INTERVAL_MODES)} (or absent: the model's own "
+                         f"quantiles, else conformal ones), got {intervals!r}")
+    return ModelSpec(name, label, params, tuple(restrict) if restrict else None, select, intervals)
 
 
 def _check_param_value(at: str, value) -> None:
@@ -354,6 +360,10 @@ def cells(suite: Suite, *, seeds: int | None = None, series: Mapping[str, Sequen
     in the panel's order, so that the executor can send them to a worker in chunks.
     Variants of a ``select = "validation"`` entry are validation-span cells; the test cell
     of the variant they choose is made after they ran (``bench.selection.chosen_cells``).
+    A test cell whose model makes no distribution of its own (or whose entry says
+    ``intervals = "conformal"``) gets a calibration walk too: the same variant over the
+    validation span, with no selection (``bench.conformal``); a selection's variants
+    already have one.
     """
     n_seeds = seeds or suite.seeds
     out = []
@@ -366,9 +376,13 @@ def cells(suite: Suite, *, seeds: int | None = None, series: Mapping[str, Sequen
             span = "validation" if spec.select == "validation" else "test"
             for params in expand_grid(spec.params):
                 for seed in range(n_seeds if entry.seeded else 1):
-                    out += [Cell(ds_name, spec.name, variant_label(spec, params), params, seed,
-                                 split, ds.season_length, span=span, selection=spec.select,
-                                 group=spec.group if spec.select else "", series=sid) for sid in ids]
+                    cells = [Cell(ds_name, spec.name, variant_label(spec, params), params, seed,
+                                  split, ds.season_length, span=span, selection=spec.select,
+                                  group=spec.group if spec.select else "", series=sid, intervals=spec.intervals)
+                             for sid in ids]
+                    if span == "test" and wants_calibration(cells[0]):
+                        cells = [dataclasses.replace(c, span="validation", selection="", group="") for c in cells] + cells
+                    out += cells
     return out
 
 

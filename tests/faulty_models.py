@@ -51,7 +51,8 @@ class Noisy(Naive):
 class Degradable(Naive):
     """Naive, made worse or slower through the environment, as a bad code change would.
 
-    DEGRADE_BIAS adds to every forecast; DEGRADE_FIT_S sleeps in every fit.
+    DEGRADE_BIAS adds to every forecast; DEGRADE_FIT_S sleeps in every fit; DEGRADE_SPREAD
+    multiplies the distance of every quantile from the forecast (below 1: too narrow).
     """
 
     def fit(self, y):
@@ -60,6 +61,10 @@ class Degradable(Naive):
 
     def predict(self, horizon):
         return super().predict(horizon) + float(os.environ.get("DEGRADE_BIAS", "0"))
+
+    def predict_quantiles(self, horizon, levels):
+        point = self.predict(horizon)[:, None]
+        return point + float(os.environ.get("DEGRADE_SPREAD", "1")) * (super().predict_quantiles(horizon, levels) - point)
 
 
 class Overflows(Naive):

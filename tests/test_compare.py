@@ -36,9 +36,10 @@ def suite(tmp_path):
     return str(path)
 
 
-def run_into(suite, out, monkeypatch, bias="0", fit_s="0.25"):
+def run_into(suite, out, monkeypatch, bias="0", fit_s="0.25", spread="1"):
     monkeypatch.setenv("DEGRADE_BIAS", bias)
     monkeypatch.setenv("DEGRADE_FIT_S", fit_s)
+    monkeypatch.setenv("DEGRADE_SPREAD", spread)
     api.run(suite, out=out, workers=0)
     return out / "results.csv"
 
@@ -78,6 +79,16 @@ def test_a_slower_model_fails_the_gate_and_is_named(suite, tmp_path, monkeypatch
     assert done.returncode == 1
     line = next(l for l in done.stdout.splitlines() if "REGRESSION" in l)
     assert "degradable" in line and "fit time" in line
+
+
+@pytest.mark.slow
+def test_intervals_made_too_narrow_fail_the_gate_by_coverage_and_msis(suite, tmp_path, monkeypatch):
+    base = run_into(suite, tmp_path / "a", monkeypatch, fit_s="0")
+    narrow = run_into(suite, tmp_path / "b", monkeypatch, fit_s="0", spread="0.3")   # the same point forecasts
+    done = gate(base, narrow)
+    assert done.returncode == 1
+    line = next(l for l in done.stdout.splitlines() if "REGRESSION" in l)
+    assert "degradable" in line and "cover 95%" in line and "MSIS" in line and "MAE" not in line.split("|")[-2]
 
 
 def _table(**over):
@@ -221,3 +232,34 @@ def test_a_panel_run_compares_with_itself_and_a_worse_one_from_results_csv(tmp_p
     assert compare.main(base, worse) == 1
     line = next(l for l in capsys.readouterr().out.splitlines() if "REGRESSION" in l)
     assert "naive2" in line and "MASE" in line
+
+
+def _with_distribution(**over):
+    return _table(**{"msis": 20.0, "msis_std": np.nan, "coverage_80": 0.78, "coverage_80_std": np.nan,
+                     "coverage_95": 0.94, "coverage_95_std": np.nan, **over})
+
+
+def test_a_worse_msis_fails_the_gate_as_a_worse_mae_does():
+    assert compare.compare(_with_distribution(), _with_distribution(msis=20.19))["verdict"][0] == "ok"
+    worse = compare.compare(_with_distribution(), _with_distribution(msis=20.3))
+    assert worse["verdict"][0] == "REGRESSION" and worse["why"][0].startswith("MSIS 20 -> 20.3")
+    seeded = dict(n_seeds=3, msis_std=1.0)
+    assert compare.compare(_with_distribution(**seeded), _with_distribution(**seeded, msis=21.5))["verdict"][0] == "ok"
+
+
+def test_a_coverage_drifting_from_nominal_fails_the_gate_and_one_nearing_it_does_not():
+    # 0.94 is 0.01 from 0.95; 0.96 is too: no drift. 0.91 is 0.03 further away than allowed (0.02).
+    assert compare.compare(_with_distribution(), _with_distribution(coverage_95=0.96))["verdict"][0] == "ok"
+    assert compare.compare(_with_distribution(), _with_distribution(coverage_95=0.925))["verdict"][0] == "ok"
+    drift = compare.compare(_with_distribution(), _with_distribution(coverage_95=0.91))
+    assert drift["verdict"][0] == "REGRESSION" and "cover 95% 0.940 -> 0.910" in drift["why"][0]
+    assert compare.compare(_with_distribution(), _with_distribution(coverage_80=0.90))["verdict"][0] == "REGRESSION"
+    looser = compare.Tolerances(coverage_tolerance=0.05)
+    assert compare.compare(_with_distribution(), _with_distribution(coverage_95=0.91), looser)["verdict"][0] == "ok"
+
+
+def test_a_row_that_lost_its_distribution_regresses_and_one_that_never_had_one_is_not_judged_on_it():
+    lost = compare.compare(_with_distribution(), _with_distribution(msis=np.nan, coverage_95=np.nan))
+    assert lost["verdict"][0] == "REGRESSION" and "the forecast distribution is gone" in lost["why"][0]
+    assert compare.compare(_table(), _table())["verdict"][0] == "ok"            # no distribution columns at all
+    assert compare.compare(_table(), _with_distribution())["verdict"][0] == "ok"

@@ -8,7 +8,7 @@ import inspect
 import numpy as np
 import pytest
 
-from bench import forecaster, runner, suite as suites
+from bench import conformal, forecaster, quantiles, runner, suite as suites
 from bench.splits import WalkForward
 
 QUICK = suites.load_suite("quick")
@@ -77,3 +77,36 @@ def test_perturbing_values_after_an_origin_never_changes_its_forecast(walked, ai
     perturbed.iloc[cut:] = perturbed.iloc[cut:] * 1.5 + 100.0
     _, other = walk(name, perturbed)
     np.testing.assert_allclose(other.forecasts[:5], result.forecasts[:5], rtol=1e-6)
+
+
+def test_every_model_forecasts_a_distribution_whose_quantiles_never_cross(walked, air):
+    """Its own quantiles, or conformal ones calibrated on its validation walk, as a run makes them."""
+    name, _, result = walked
+    if not forecaster.has_quantiles(name):
+        assert result.quantiles is None and result.intervals == ""
+        calibration_walk = walk_span(name, air, "validation")
+        calibration = conformal.Calibration.from_residuals(calibration_walk.actuals, calibration_walk.forecasts,
+                                                           calibration_walk.mase_scales)
+        model = conformal.Conformal(forecaster.build(name, quick_params(name), season_length=12, seed=0),
+                                    calibration, season_length=12)
+        result = runner.walk_forward(model, air, SPLIT, season_length=12)
+    q = result.quantiles
+    assert q.shape == (len(result.origin_positions), SPLIT.horizon, len(quantiles.LEVELS))
+    assert np.all(np.isfinite(q)) and quantiles.crossing(q) == 0
+    assert result.intervals and np.isfinite(result.score()["msis"])
+
+
+def walk_span(name, y, span):
+    model = forecaster.build(name, quick_params(name), season_length=12, seed=0)
+    return runner.walk_forward(model, y, SPLIT, season_length=12, span=span)
+
+
+def test_perturbing_values_after_an_origin_never_changes_its_quantiles(walked, air):
+    name, _, result = walked
+    if result.quantiles is None:
+        pytest.skip(f"{name} makes no distribution of its own (its conformal one: tests/test_conformal.py)")
+    cut = int(result.origin_positions[4])
+    perturbed = air.copy()
+    perturbed.iloc[cut:] = perturbed.iloc[cut:] * 1.5 + 100.0
+    _, other = walk(name, perturbed)
+    np.testing.assert_allclose(other.quantiles[:5], result.quantiles[:5], rtol=1e-6)

@@ -222,3 +222,32 @@ def test_the_step_budget_is_capped_at_twenty_passes_over_a_small_panels_windows(
     assert global_base.capped(cfg, 100, 100).epochs == 1               # 20 passes: 20 steps, one epoch of 50
     model.fit({"": air.iloc[:-12]})
     assert model.fit_info()["epochs_run"] == 1
+
+
+def test_a_global_model_gets_conformal_intervals_pooled_over_the_panels_validation_walks(panel):
+    """Calibrated on every series' validation walk (each its own scale), never on a test-span value."""
+    from bench import conformal, quantiles
+
+    def calibrated_walk(panel):
+        model = forecaster.build("global_xgboost", TINY_XGB, season_length=24, seed=0, horizon=48)
+        validation = runner.walk_global(model, panel, SPLIT, 24, span="validation")
+        calibration = conformal.Calibration.from_residuals(
+            np.concatenate([w.actuals for w in validation.values()]),
+            np.concatenate([w.forecasts for w in validation.values()]),
+            np.concatenate([w.mase_scales for w in validation.values()]))
+        wrapped = conformal.GlobalConformal(forecaster.build("global_xgboost", TINY_XGB, season_length=24, seed=0,
+                                                             horizon=48), calibration, season_length=24)
+        return calibration, runner.walk_global(wrapped, panel, SPLIT, 24)
+
+    calibration, walks = calibrated_walk(panel)
+    assert calibration.n_residuals == 6 and calibration.pooled        # one validation origin per series
+    for w in walks.values():
+        assert w.quantiles.shape == (1, 48, len(quantiles.LEVELS)) and quantiles.crossing(w.quantiles) == 0
+        assert w.intervals.startswith("conformal") and np.isfinite(w.score()["msis"])
+    perturbed = dict(panel)
+    perturbed["H100"] = panel["H100"].where(panel["H100"].index < panel["H100"].index[-48],
+                                            panel["H100"] * 3.0 + 500.0)
+    again_calibration, again = calibrated_walk(perturbed)
+    np.testing.assert_array_equal(again_calibration.offsets, calibration.offsets)
+    np.testing.assert_array_equal(np.stack([w.quantiles for w in again.values()]),
+                                  np.stack([w.quantiles for w in walks.values()]))

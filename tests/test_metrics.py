@@ -64,13 +64,21 @@ def test_mape_is_declared_meaningless_where_an_actual_is_zero_or_near_it_and_say
 
 
 def test_the_metric_table_names_every_metric_the_runner_computes_once():
-    assert [d.name for d in metrics.DEFINITIONS] == ["mae", "rmse", "mape", "smape", "mase", "owa"]
-    assert list(metrics.METRICS) == list(metrics.STORED) == ["mae", "rmse", "mape", "smape", "mase"]
+    assert [d.name for d in metrics.DEFINITIONS] == ["mae", "rmse", "mape", "smape", "mase", "owa", "msis",
+                                                     "coverage_80", "coverage_95", "sql", "wql", "acd"]
+    assert list(metrics.METRICS) == list(metrics.STORED) == ["mae", "rmse", "mape", "smape", "mase", "msis",
+                                                             "coverage_80", "coverage_95", "sql", "wql"]
     assert [d.name for d in metrics.DEFINITIONS if d.undefined] == ["mape"]
     assert [d.name for d in metrics.OF_PANEL] == ["owa"] and metrics.BY_NAME["owa"].reference == "naive2"
+    assert [d.name for d in metrics.DISTRIBUTION_OF_PANEL] == ["acd"] and metrics.BY_NAME["acd"].reference == ""
     # Each says whether a mean over a panel's series means anything, and why.
     assert metrics.PANEL_MEANS == ("smape", "mase")
-    assert all(d.why and d.direction == "lower" for d in metrics.DEFINITIONS)
+    assert [d.name for d in metrics.POINT] == ["mae", "rmse", "mape", "smape", "mase"]
+    assert [d.name for d in metrics.DISTRIBUTION] == ["msis", "coverage_80", "coverage_95", "sql", "wql"]
+    assert all(d.why for d in metrics.DEFINITIONS)
+    assert {d.name: d.nominal for d in metrics.DEFINITIONS if d.direction == "nominal"} == {
+        "coverage_80": 0.80, "coverage_95": 0.95}
+    assert all(d.direction == "lower" for d in metrics.DEFINITIONS if d.nominal is None)
 
 
 def test_score_gives_what_the_runner_stores_for_a_walk(air):
@@ -81,7 +89,9 @@ def test_score_gives_what_the_runner_stores_for_a_walk(air):
     split = WalkForward(horizon=12, test_size=36)
     for name in ("naive", "seasonal_naive", "drift"):
         walk = walk_forward(forecaster.build(name, {}, season_length=12, seed=0, horizon=12), air, split, 12)
-        assert metrics.score(y_true=walk.actuals, y_pred=walk.forecasts, scales=walk.mase_scales) == walk.score()
+        assert metrics.score(y_true=walk.actuals, y_pred=walk.forecasts, scales=walk.mase_scales,
+                             q_pred=walk.quantiles) == walk.score()
+        assert np.isfinite(walk.score()["msis"])
     assert metrics.unscorable({"mae": np.inf, "rmse": 1.0, "mape": np.nan, "smape": 2.0, "mase": np.nan}) == ["mae"]
 
 
@@ -110,3 +120,42 @@ def test_m4s_smape_and_mase_reproduce_the_published_naive_and_seasonal_naive_on_
     # M4's published Hourly values (the m4_hourly catalog entry's published file), to their 3 decimals.
     assert round(means["naive"]["smape"], 3) == 43.003 and round(means["naive"]["mase"], 3) == 11.608
     assert round(means["seasonal_naive"]["smape"], 3) == 13.912 and round(means["seasonal_naive"]["mase"], 3) == 1.193
+
+
+def _quantiles_all_at(point):
+    """A 'distribution' whose every quantile is the point forecast: (n_origins, horizon, levels)."""
+    from bench import quantiles as qs
+    point = np.atleast_2d(np.asarray(point, dtype=float))
+    return np.repeat(point[..., None], len(qs.LEVELS), axis=-1)
+
+
+def test_quantile_losses_of_a_distribution_collapsed_on_the_point_forecast_are_mase_and_wape():
+    # fev's loss 2|(y - q)(1{y <= q} - tau)| averaged over 0.1 .. 0.9 is |y - q| when every q is the same.
+    q = _quantiles_all_at(Y_PRED)
+    scales = [2.0, 4.0]
+    assert metrics.sql(y_true=Y_TRUE, y_pred=Y_PRED, q_pred=q, scales=scales) == pytest.approx(
+        metrics.mase(y_true=Y_TRUE, y_pred=Y_PRED, scales=scales))
+    wape = np.mean(np.abs(Y_TRUE - Y_PRED)) / np.mean(np.abs(Y_TRUE))
+    assert metrics.wql(y_true=Y_TRUE, y_pred=Y_PRED, q_pred=q) == pytest.approx(wape)
+
+
+def test_msis_and_coverage_follow_m4s_definition_on_a_hand_computed_interval():
+    from bench import quantiles as qs
+    y = np.array([[10.0, 20.0, 30.0]])
+    q = np.zeros((1, 3, len(qs.LEVELS)))
+    lower, upper = qs.index_of(0.025), qs.index_of(0.975)
+    q[..., :] = np.linspace(0, 1, len(qs.LEVELS))      # increasing, then the 95% bounds set by hand
+    q[0, :, lower] = [8.0, 21.0, 25.0]
+    q[0, :, upper] = [12.0, 24.0, 30.0]                 # y = 30 on the bound: inside (M4 counts it covered)
+    # widths 4, 3, 5; step 2 misses below by 1: penalty 2 / 0.05 * 1 = 40
+    expected = (4 + (3 + 40) + 5) / 3 / 2.0
+    assert metrics.msis(y_true=y, y_pred=y, q_pred=q, scales=[2.0]) == pytest.approx(expected)
+    assert metrics.coverage_95(y_true=y, y_pred=y, q_pred=q) == pytest.approx(2 / 3)
+    assert metrics.acd({"coverage_95": 2 / 3}) == pytest.approx(0.95 - 2 / 3)
+
+
+def test_without_quantiles_every_distribution_metric_is_nan_and_the_point_ones_are_not():
+    scores = metrics.score(y_true=Y_TRUE, y_pred=Y_PRED, scales=[1.0, 1.0])
+    assert all(np.isnan(scores[d.name]) for d in metrics.DISTRIBUTION)
+    assert all(np.isfinite(scores[d.name]) for d in metrics.POINT)
+    assert metrics.unscorable(scores) == []

@@ -104,12 +104,9 @@ def test_a_cell_key_is_stored_once_per_run_even_by_a_second_writer(tmp_path):
     store = Store(tmp_path / "out" / "bench.sqlite")
     try:
         with pytest.raises(sqlite3.IntegrityError):
+            columns = ", ".join(r[1] for r in store.db.execute("PRAGMA table_info(cells)") if r[1] != "cell_id")
             with store.db:
-                store.db.execute("INSERT INTO cells SELECT NULL, run_id, dataset, model, label, params, seed, split, "
-                                 "season_length, status, reason, mae, rmse, mape, smape, mase, fit_time_s, fit_cpu_s, "
-                                 "update_time_s, predict_time_s, predict_cpu_s, n_fits, n_updates, n_origins, "
-                                 "n_params, wall_time_s, cell_key, span, selection, selection_group, fit_info, "
-                                 "series_id FROM cells")
+                store.db.execute(f"INSERT INTO cells ({columns}) SELECT {columns} FROM cells")
     finally:
         store.close()
     assert len(_stored(tmp_path / "out")) == 1

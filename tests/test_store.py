@@ -1,6 +1,7 @@
 """The result store's schema version: older stores are migrated, newer ones refused."""
 import sqlite3
 
+import numpy as np
 import pytest
 
 from bench import api
@@ -30,7 +31,7 @@ INSERT INTO forecasts VALUES (1, '1960-11-01', 1, 508.0, 507.0, 1.0), (1, '1960-
 
 
 def old_store(path, version: int) -> None:
-    """A store as bench wrote it at schema ``version`` (1 to 3), holding VERSION_1's run."""
+    """A store as bench wrote it at schema ``version`` (1 to 4), holding VERSION_1's run."""
     with sqlite3.connect(path) as db:
         db.executescript(VERSION_1)
         if version >= 2:
@@ -39,6 +40,8 @@ def old_store(path, version: int) -> None:
                 db.execute(f"ALTER TABLE cells ADD COLUMN {column}")
         if version >= 3:
             db.execute("ALTER TABLE runs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}'")
+        if version >= 4:
+            db.execute("ALTER TABLE cells ADD COLUMN series_id TEXT NOT NULL DEFAULT ''")
         if version >= 2:
             db.execute(f"PRAGMA user_version = {version}")
 
@@ -109,8 +112,23 @@ def test_a_version_3_store_gains_the_series_id_of_single_series_and_reads_as_bef
     assert list(read.cells["series_id"]) == [""] and read.table.set_index("variant").loc["naive", "mae"] == 1.0
     Store(path).close()                   # opened for writing: migrated in place
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert db.execute("SELECT series_id FROM cells").fetchall() == [("",)]
+
+
+def test_a_version_4_store_of_point_forecasts_gains_empty_quantiles_and_reads_as_before(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    old_store(path, version=4)
+    before = path.read_bytes()
+    read = api.load(path)                 # read-only: migrated in memory, the file untouched
+    assert path.read_bytes() == before
+    naive = read.table.set_index("variant").loc["naive"]
+    assert naive["mae"] == 1.0 and np.isnan(naive["msis"]) and np.isnan(naive["coverage_95"])
+    Store(path).close()                   # opened for writing: migrated in place
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert db.execute("SELECT q025, q500, q975 FROM forecasts").fetchall() == [(None, None, None)] * 2
+        assert db.execute("SELECT intervals, quantile_time_s, msis FROM cells").fetchall() == [("", None, None)]
 
 
 def test_a_metric_added_to_the_metric_table_gets_its_column_in_an_existing_store(tmp_path, monkeypatch):

@@ -20,9 +20,13 @@ def test_seeded_models_repeat_over_seeds_and_deterministic_ones_run_once():
                    '[[models]]\nname = "naive"\n[[models]]\nname = "lstm_torch"\nparams = {units = [8, 16]}\n')
     cells = suites.cells(suite)
     assert sum(c.model == "naive" for c in cells) == 1
-    assert sorted((c.params["units"], c.seed) for c in cells if c.model == "lstm_torch") == [
-        (8, 0), (8, 1), (8, 2), (16, 0), (16, 1), (16, 2)]
-    assert len(suites.cells(suite, seeds=1)) == 3
+    expected = [(8, 0), (8, 1), (8, 2), (16, 0), (16, 1), (16, 2)]
+    assert sorted((c.params["units"], c.seed) for c in cells if c.model == "lstm_torch" and c.span == "test") == expected
+    # The network makes no distribution of its own: each variant and seed is walked over the
+    # validation span too, for its conformal calibration; naive makes its own.
+    assert sorted((c.params["units"], c.seed) for c in cells if c.span == "validation") == expected
+    assert all(not c.selection for c in cells if c.span == "validation")
+    assert len(suites.cells(suite, seeds=1)) == 1 + 2 * 2
 
 
 def test_dataset_entries_override_the_catalog_split():
