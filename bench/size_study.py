@@ -10,7 +10,7 @@ A second design draws two forecasters' errors as sums of shocks accumulated from
 origin (a random walk's h-step errors) and takes their mean absolute errors: skewed,
 heavier-tailed losses with the same overlap.
 
-``python -m bench.size_study`` prints the README's size table. Numpy and scipy only;
+``python -m bench.size_study`` prints the size table of docs/reading_results.md. Numpy and scipy only;
 every draw is seeded, so the table and the tests that read it are reproducible.
 """
 from __future__ import annotations
@@ -223,10 +223,10 @@ def mcs_exclusion_rate(n_models: int = 13, n_origins: int = 20, horizon: int = 1
     return float(np.mean(excluded))
 
 
-# ---------------------------------------------------------------------------- the README's table
+# ------------------------------------------------------- the table in docs/reading_results.md
 
 def size_table(n_draws: int = 20_000) -> str:
-    """The README's table: rejections at nominal 5% under the null, per default protocol and procedure."""
+    """The table in docs/reading_results.md: rejections at nominal 5% under the null, per default protocol and procedure."""
     head = ("| protocol | origins, overlap h | windows | legacy | Newey-West + HLN | fixed-b | "
             "EWC, 2 terms | **leaderboard (EWC)** | same, absolute-error design |")
     lines = [head, "|" + "---|" * 9]

@@ -5,7 +5,7 @@ Friedman test with Nemenyi's critical difference over series.
 Pure functions of arrays and DataFrames; nothing here reads the store or draws a figure.
 
 The tests were chosen by simulation on the harness's own protocols (``bench.size_study``
-and the README's size table): a Diebold-Mariano statistic whose long-run variance is
+and the size table in docs/reading_results.md): a Diebold-Mariano statistic whose long-run variance is
 the mean of ``B`` squared cosine projections of the loss differences (the
 equal-weighted cosine, EWC, estimator), compared with Student t with ``B`` degrees of
 freedom, ``B = floor(n / (2h))``. It holds its size where the rectangular HAC with the

@@ -6,7 +6,7 @@ quick suite. To catch a slowdown, save a baseline and compare against it:
     pytest benchmarks/test_model_speed.py --benchmark-autosave
     pytest benchmarks/test_model_speed.py --benchmark-compare --benchmark-compare-fail=median:50%
 
-(README, "Benchmarks", gives the spread measured on a 2-core machine.)
+(docs/benchmarks.md gives the spread measured on a 2-core machine.)
 """
 import pytest
 

@@ -4,7 +4,7 @@ The model constructors take these fields as scalar keyword arguments (suite file
 lists into grids) and build an ``RNNConfig`` in ``fit``, where it is validated. Keras and
 PyTorch models read the same config, so a variant means the same network in both.
 
-The defaults are the preset of README "Recurrent networks: the default preset": logs
+The defaults are the preset of docs/models.md ("Recurrent networks", "The default preset"): logs
 where the variance grows with the level, STL deseasonalisation where the season is
 strong, windows normalised by their last value, a direct head as wide as the split's
 horizon, a lookback of 1.25 x max(horizon, season), and training in rounds of optimiser

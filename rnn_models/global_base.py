@@ -53,7 +53,7 @@ from rnn_models.config import AUTO, AUTO_MAX_BATCH, LOOKBACK_PER_PERIOD, RNNConf
 from rnn_models.windows import TrainingData
 
 _LOSSES = ("mae", "mse")
-GLOBAL_BATCH = 512          # default windows per optimiser step (see the README's measurements)
+GLOBAL_BATCH = 512          # default windows per optimiser step (see the measurements in docs/global_models.md)
 
 
 @dataclass(frozen=True)

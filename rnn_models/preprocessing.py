@@ -29,7 +29,7 @@ Positions ``t`` count from the first training value, so values revealed later by
   follows the data closely (statsmodels' default of 7 cycles) makes the two differ: the
   network is trained on windows smoother than any it is given at forecast time. A fully periodic component
   (Hewamalage's ``s.window="periodic"``) cannot follow a daily load profile that changes
-  with the time of year. On the validation spans (README), energy's LSTM and SimpleRNN
+  with the time of year. On the validation spans (docs/models.md), energy's LSTM and SimpleRNN
   went from 809 and 736 (7 cycles) to 596 and 628 (51) and 776 and 931 (731, nearly
   periodic), with air_passengers unchanged (8.3 and 8.0 to 8.2 and 7.8).
 - **Differencing** (``diff``) and the **scaler**: ``"step"`` divides by the mean
