@@ -91,6 +91,19 @@ Hyperparameters (all scalars, so a suite can expand lists into grids):
 Kalman-filter pass over the new points only, the parameters held fixed), which is
 exactly the state that filtering the whole longer series with those parameters gives.
 
+``predict_quantiles`` gives R's ``forecast.Arima`` distribution: normal on the
+transformed scale, centred on the Kalman forecast with the forecast variance statsmodels'
+state space carries forward (``get_forecast().var_pred_mean``), which is scaled by the
+model's own innovation variance sigma2: the maximum-likelihood estimate of the final
+fit (R's ``sigma2``: the mean square of the standardised one-step errors over the
+differenced series' points; 0.001348 for log air passengers' airline model, the value R
+prints), kept as a fixed
+parameter so that ``update`` neither re-estimates nor loses it. The quantiles are mapped
+back through the inverse transform, which is increasing, so they stay quantiles and the
+median is the point forecast (the back-transformed mean); the interval is skewed
+upwards on the original scale. As in R, the parameters' estimation error is left out.
+``predict`` and the ``predict_quantiles`` call after it share one Kalman forecast.
+
 ``fit_info()``: the chosen order (``"(2,1,1)(0,1,1)12"``, or ``"(2,1,2)"`` without a
 season), the constant (``"drift"``, ``"mean"``, ``"none"``), the transform and the
 number of observations estimated on.
@@ -101,12 +114,14 @@ plus the innovation variance, plus the Box-Cox lambda when estimated.
 from __future__ import annotations
 
 import warnings
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, signal, special, stats
 
 from bench.forecaster import ModelSkipped
+from bench.quantiles import LEVELS, normal
 from bench.seasonality import (MAX_SEASON, ndiffs, nsdiffs, usable_season,
                                variance_grows_with_level)
 
@@ -119,6 +134,9 @@ MIN_ROOT = 1.01            # auto.arima rejects models with a root closer to the
 
 
 class Arima:
+    intervals = ("normal on the transformed scale, statsmodels state-space forecast variance with "
+                 "the fitted sigma2 (R's forecast.Arima), back-transformed")
+
     def __init__(self, *, season_length: int = 1, seed: int = 0,
                  order: str | None = None,
                  p: int | None = None, d: int | None = None, q: int | None = None,
@@ -183,10 +201,13 @@ class Arima:
         return self
 
     def predict(self, horizon: int) -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            z = np.asarray(self.results_.forecast(horizon), dtype=float)
-        return self._inverse(z)
+        mean, _ = self._forecast(horizon)
+        return self._inverse(mean)
+
+    def predict_quantiles(self, horizon: int, levels: Sequence[float] = LEVELS) -> np.ndarray:
+        """Normal quantiles on the transformed scale, back-transformed (R's ``forecast.Arima``)."""
+        mean, var = self._forecast(horizon)
+        return self._inverse(normal(mean, np.sqrt(var), levels))
 
     def n_params(self) -> int:
         # params already ends with the innovation variance sigma2.
@@ -199,6 +220,24 @@ class Arima:
         constant = {"n": "none", "c": "drift" if d + D == 1 else "mean"}.get(self.trend_, self.trend_)
         return {"order": order, "constant": constant, "transform": self.transform_,
                 "fit_obs": self.n_obs_}
+
+    def _forecast(self, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of the next ``horizon`` steps on the transformed scale.
+
+        One Kalman forecast serves ``predict`` and the ``predict_quantiles`` call after it:
+        kept until the state (``results_``, replaced by ``fit`` and ``update``) or the
+        horizon changes.
+        """
+        cached = getattr(self, "_cache", None)
+        if cached is not None and cached[0] is self.results_ and cached[1] == horizon:
+            return cached[2], cached[3]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            forecast = self.results_.get_forecast(horizon)
+            mean = np.asarray(forecast.predicted_mean, dtype=float)
+            var = np.maximum(np.asarray(forecast.var_pred_mean, dtype=float), 0.0)
+        self._cache = (self.results_, horizon, mean, var)
+        return mean, var
 
     # -- window and transform --------------------------------------------------------
 

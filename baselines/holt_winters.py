@@ -48,6 +48,34 @@ forecasts far worse than a refit.
 
 ``predict`` applies the forecast equations to the final states.
 
+``predict_quantiles``: the forecast distribution of the Holt-Winters recursions read as
+a state-space model (Hyndman & Athanasopoulos, FPP 7-8; Hyndman et al. 2008, ch. 6),
+from the current states, so after ``update`` from the updated ones:
+
+- no or additive season: additive errors, the least-squares fit's own error model. The
+  recursions are then exactly ETS(A,N/A/Ad,N/A) with the state-space beta = alpha * beta
+  and gamma = gamma, whose forecast distribution is normal with the class-1 variance
+  ``sigma2 (1 + sum_{j<h} c_j^2)``, ``c_j = alpha (1 + beta (phi + ... + phi^j)) + gamma
+  [j a multiple of m]`` (``baselines.ets.weights``). Exact and cheaper than simulating
+  (under 1 ms against 5-10 ms for 5000 paths), with no simulation noise; the median is
+  the point forecast.
+- multiplicative season: multiplicative errors (the season is multiplicative because the
+  spread grows with the level, ``variance_grows_with_level``), ``y = yhat (1 + e)``, and
+  ``N_PATHS`` = 5000 sample paths (R's ``npaths``): each step's forecast times ``1 + e``,
+  fed back through the fitted recursions (``_step``, the code ``update`` runs). Seeded
+  from ``seed`` and the number of observations seen, so a walk is reproducible. Measured
+  on air passengers' first 120 months (20 seeds): the 2.5% quantile's simulation spread
+  is 1.8% of the 95% half-width at 5000 paths (3.7% at 1000, 1.2% at 10000), for 5-10
+  ms against a fit's 100-300 ms. The distribution is skewed: its median lies about 0.8
+  passengers (2% of the 95% half-width) above the point forecast.
+
+sigma2 is estimated as statsmodels' ``simulate`` does: the squared residuals of the fit
+(relative ones for a multiplicative error) over n minus the fitted quantities
+(``n_params``). statsmodels' ``HoltWintersResults.simulate`` is not used: it starts only
+from the fitted end states (not the updated ones), and it moves the slope by ``beta *
+e`` where the recursions it fitted move it by ``alpha * beta * e`` (the tests show its
+paths equal these when its ``smoothing_trend`` is replaced by alpha * beta).
+
 ``fit_info()``: the trend and season fitted (``{"trend": "damped", "season": "mul"}``).
 
 ``n_params``: the smoothing parameters (alpha; beta with a trend; phi when damped;
@@ -57,18 +85,25 @@ position).
 from __future__ import annotations
 
 import warnings
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from baselines.ets import Spec, weights
 from bench.forecaster import ModelSkipped
+from bench.quantiles import LEVELS, from_samples, normal
 from bench.seasonality import MAX_SEASON, is_seasonal, usable_season, variance_grows_with_level
 
 _TRENDS = ("none", "add", "damped")
 _SEASONS = ("auto", "none", "add", "mul")
+N_PATHS = 5000                # simulated paths for a multiplicative season (R's forecast.ets npaths)
 
 
 class HoltWinters:
+    intervals = ("normal with the exact ETS(A,*,*) variance for additive forms; 5000 simulated paths "
+                 "of the fitted recursions, multiplicative errors, for a multiplicative season")
+
     def __init__(self, *, season_length: int = 1, seed: int = 0,
                  trend: str = "damped", season: str = "auto", max_season: int = MAX_SEASON):
         self.season_length = season_length
@@ -119,26 +154,48 @@ class HoltWinters:
         self.slope_ = float(res.trend[-1]) if self.trend != "none" else 0.0
         self.seasons_ = np.asarray(res.season, dtype=float)[-m:].copy() \
             if self.seasonal_ else np.zeros(0)
+        self.n_seen_ = len(values)
+        # The forecast distribution's error: multiplicative with a multiplicative season,
+        # additive otherwise; its variance from the fit's residuals as statsmodels'
+        # simulate() estimates it (squares over n minus the fitted quantities).
+        self.error_ = "mul" if self.season_ == "mul" else "add"
+        fitted = np.asarray(res.fittedvalues, dtype=float)
+        resid = values - fitted if self.error_ == "add" else (values - fitted) / fitted
+        self.sigma2_ = float(np.sum(resid ** 2) / max(len(values) - self.n_params(), 1))
         return self
 
     def update(self, y_new: pd.Series) -> HoltWinters:
-        # statsmodels' recursions (holtwinters/model.py, _predict), one step at a time.
-        a, b, g, phi = self.alpha_, self.beta_, self.gamma_, self.phi_
         level, slope, seasons = self.level_, self.slope_, list(self.seasons_)
-        for y in np.asarray(y_new, dtype=float):
-            base = level + phi * slope            # one-step level forecast
-            if not self.seasonal_:
-                new_level = a * y + (1 - a) * base
-            elif self.season_ == "add":
-                new_level = a * (y - seasons[0]) + (1 - a) * base
-                seasons.append(g * (y - base) + (1 - g) * seasons.pop(0))
-            else:
-                new_level = a * y / seasons[0] + (1 - a) * base
-                seasons.append(g * y / base + (1 - g) * seasons.pop(0))
-            slope = b * (new_level - level) + (1 - b) * phi * slope
-            level = new_level
+        values = np.asarray(y_new, dtype=float)
+        for y in values:
+            season = seasons.pop(0) if self.seasonal_ else None
+            level, slope, new_season = self._step(level, slope, season, y)
+            if self.seasonal_:
+                seasons.append(new_season)
         self.level_, self.slope_, self.seasons_ = level, slope, np.asarray(seasons)
+        self.n_seen_ += len(values)
         return self
+
+    def _step(self, level, slope, season, y):
+        """statsmodels' recursions (holtwinters/model.py, _predict) for one observation ``y``.
+
+        ``season`` is the seasonal state of y's position (None without a season); returns
+        the new level, slope and seasonal state. Scalars in ``update``, arrays of paths
+        in ``simulate``.
+        """
+        a, b, g, phi = self.alpha_, self.beta_, self.gamma_, self.phi_
+        base = level + phi * slope            # one-step level forecast
+        new_season = None
+        if not self.seasonal_:
+            new_level = a * y + (1 - a) * base
+        elif self.season_ == "add":
+            new_level = a * (y - season) + (1 - a) * base
+            new_season = g * (y - base) + (1 - g) * season
+        else:
+            new_level = a * y / season + (1 - a) * base
+            new_season = g * y / base + (1 - g) * season
+        new_slope = b * (new_level - level) + (1 - b) * phi * slope
+        return new_level, new_slope, new_season
 
     def predict(self, horizon: int) -> np.ndarray:
         # The forecast equations (Hyndman & Athanasopoulos, FPP 8.3). Not
@@ -152,6 +209,47 @@ class HoltWinters:
             season = self.seasons_[(steps - 1) % self.season_length]
             forecast = forecast + season if self.season_ == "add" else forecast * season
         return np.asarray(forecast, dtype=float)
+
+    def predict_quantiles(self, horizon: int, levels: Sequence[float] = LEVELS) -> np.ndarray:
+        if self.error_ == "add":
+            return normal(self.predict(horizon), np.sqrt(self.forecast_variance(horizon)), levels)
+        rng = np.random.default_rng([self.seed, self.n_seen_])
+        return from_samples(self.simulate(horizon, N_PATHS, rng), levels)
+
+    def forecast_variance(self, horizon: int) -> np.ndarray:
+        """The exact forecast variance of the additive forms (ETS class 1, see the module docstring)."""
+        if self.season_ == "mul":
+            raise ValueError("a multiplicative season has no analytic forecast variance here")
+        spec = Spec("add", self.trend, "add" if self.seasonal_ else "none")
+        c = weights(spec, self.alpha_, self.alpha_ * self.beta_, self.gamma_, self.phi_,
+                    self.season_length if self.seasonal_ else 1, horizon)
+        return self.sigma2_ * np.r_[1.0, 1.0 + np.cumsum(c ** 2)]
+
+    def simulate(self, horizon: int, n_paths: int, rng: np.random.Generator) -> np.ndarray:
+        """``(n_paths, horizon)`` sample paths from the current states: each step's one-step
+        forecast plus a normal error (times it, for a multiplicative error) of variance
+        ``sigma2_``, fed back through the fitted recursions (``_step``)."""
+        errors = rng.standard_normal((horizon, n_paths)) * np.sqrt(self.sigma2_)
+        return self._paths(errors)
+
+    def _paths(self, errors: np.ndarray) -> np.ndarray:
+        """The paths that the given ``(horizon, n_paths)`` errors make."""
+        horizon, n_paths = errors.shape
+        level = np.full(n_paths, self.level_)
+        slope = np.full(n_paths, self.slope_)
+        m = len(self.seasons_)
+        seasons = np.tile(self.seasons_, (n_paths, 1))
+        paths = np.empty((n_paths, horizon))
+        for t in range(horizon):
+            base = level + self.phi_ * slope
+            season = seasons[:, t % m] if m else None
+            yhat = base if m == 0 else (base + season if self.season_ == "add" else base * season)
+            y = yhat + errors[t] if self.error_ == "add" else yhat * (1.0 + errors[t])
+            paths[:, t] = y
+            level, slope, new_season = self._step(level, slope, season, y)
+            if m:
+                seasons[:, t % m] = new_season
+        return paths
 
     def n_params(self) -> int:
         n = 2  # alpha, initial level

@@ -9,8 +9,11 @@ from statsmodels.tsa.statespace.sarimax import SARIMAX
 from baselines import arima
 from baselines.arima import Arima
 from baselines.naive import SeasonalNaive
-from bench import runner, seasonality
+from scipy.stats import norm
+
+from bench import quantiles, runner, seasonality
 from bench.forecaster import ModelSkipped
+from bench.quantiles import INTERVALS, LEVELS
 from bench.splits import WalkForward
 
 AIRLINE = dict(p=0, d=1, q=1, P=0, D=1, Q=1, transform="log")
@@ -198,3 +201,115 @@ def test_invalid_hyperparameters_fail_in_fit_not_in_the_constructor(air):
     model = Arima(transform="sqrt")
     with pytest.raises(ValueError, match="transform"):
         model.fit(air)
+
+
+# -- forecast distribution -------------------------------------------------------------
+
+def widths(q: np.ndarray) -> np.ndarray:
+    """The 95% interval's width at each horizon step."""
+    lo, hi = INTERVALS[95]
+    return q[:, quantiles.index_of(hi)] - q[:, quantiles.index_of(lo)]
+
+
+def test_random_walk_quantiles_are_the_last_value_plus_root_h_sigma_times_normal_quantiles():
+    y = pd.Series(np.cumsum(np.random.default_rng(0).normal(scale=3.0, size=300)) + 50.0,
+                  index=pd.date_range("2000-01-01", periods=300, freq="D"))
+    model = Arima(p=0, d=1, q=0, seasonal=False, trend="n").fit(y)
+    sigma2 = model.results_.params[-1]
+    # R's sigma2 for a random walk: the mean square of the 299 differences (maximum likelihood).
+    assert sigma2 == pytest.approx(np.mean(np.diff(y.to_numpy()) ** 2), rel=1e-6)
+    q = quantiles.checked(model.predict_quantiles(10, LEVELS), 10)
+    h = np.arange(1, 11)[:, None]
+    expected = y.iloc[-1] + np.sqrt(h * sigma2) * norm.ppf(LEVELS)[None, :]
+    np.testing.assert_allclose(q, expected, rtol=1e-9)
+
+
+def test_quantiles_of_the_automatic_model_on_a_stock_price_widen_with_the_horizon(google):
+    model = Arima(season_length=5).fit(google.iloc[:-20])
+    forecast = model.predict(20)
+    q = quantiles.checked(model.predict_quantiles(20, LEVELS), 20)
+    assert q.shape == (20, len(LEVELS))
+    assert np.all(np.diff(q, axis=1) > 0)                       # never crossing, never equal
+    assert np.all(np.diff(widths(q)) > 0)                       # wider at every further step
+    np.testing.assert_allclose(q[:, LEVELS.index(0.5)], forecast, rtol=1e-12)
+
+
+def test_log_model_quantiles_are_exponentiated_normal_quantiles_around_the_log_forecast(air):
+    model = Arima(season_length=12, **AIRLINE).fit(air.iloc[:120])
+    forecast = model.predict(12)
+    q = model.predict_quantiles(12, LEVELS)
+    prediction = model.results_.get_forecast(12)
+    expected = np.exp(prediction.predicted_mean[:, None]
+                      + np.sqrt(prediction.var_pred_mean)[:, None] * norm.ppf(LEVELS)[None, :])
+    np.testing.assert_allclose(q, expected, rtol=1e-12)
+    np.testing.assert_allclose(q[:, LEVELS.index(0.5)], forecast, rtol=1e-12)   # the median
+    upper, lower = q[:, -1] - forecast, forecast - q[:, 0]
+    assert np.all(upper > lower)                                 # skewed upwards, as logs make it
+    # The one-step variance is the fitted innovation variance sigma2 (plus what is left of
+    # the states' uncertainty after 120 months: 1e-5 of it).
+    assert prediction.var_pred_mean[0] == pytest.approx(named_params(model)["sigma2"], rel=1e-4)
+
+
+def test_quantiles_for_other_levels_follow_the_same_normal():
+    y = pd.Series(np.cumsum(np.random.default_rng(1).normal(size=100)),
+                  index=pd.date_range("2000-01-01", periods=100, freq="D"))
+    model = Arima(p=0, d=1, q=0, seasonal=False, trend="n").fit(y)
+    q = model.predict_quantiles(3, [0.01, 0.5, 0.99])
+    np.testing.assert_allclose(q[:, 0] + q[:, 2], 2 * y.iloc[-1])
+    assert q.shape == (3, 3) and np.all(np.diff(q, axis=1) > 0)
+
+
+def test_quantiles_after_update_equal_filtering_the_longer_series_with_the_same_parameters(air):
+    model = Arima(season_length=12, **AIRLINE).fit(air.iloc[:100])
+    params = model.results_.params.copy()
+    before = (model.predict(12), model.predict_quantiles(12, LEVELS))   # cached for the old state
+    model.update(air.iloc[100:103]).update(air.iloc[103:110])
+    model.predict(12)
+    q = model.predict_quantiles(12, LEVELS)
+
+    longer = SARIMAX(np.log(air.to_numpy()[:110]), order=(0, 1, 1),
+                     seasonal_order=(0, 1, 1, 12), trend="n").filter(params).get_forecast(12)
+    expected = np.exp(longer.predicted_mean[:, None]
+                      + np.sqrt(longer.var_pred_mean)[:, None] * norm.ppf(LEVELS)[None, :])
+    np.testing.assert_allclose(q, expected, rtol=1e-9)
+    assert not np.allclose(q, before[1])
+    np.testing.assert_array_equal(model.results_.params, params)     # sigma2 not re-estimated
+
+
+def ar1_panel(n_series, length, phi, sigma, mean, seed) -> np.ndarray:
+    """Stationary Gaussian AR(1) series, one per row (started from the stationary distribution)."""
+    rng = np.random.default_rng(seed)
+    e = rng.normal(scale=sigma, size=(n_series, length))
+    x = np.empty_like(e)
+    x[:, 0] = e[:, 0] / np.sqrt(1 - phi ** 2)
+    for t in range(1, length):
+        x[:, t] = phi * x[:, t - 1] + e[:, t]
+    return mean + x
+
+
+@pytest.mark.slow
+def test_known_answer_correct_ar1_model_intervals_cover_their_nominal_share_of_held_out_values():
+    # 1,000 Gaussian AR(1) series (phi 0.6, innovation sd 2, mean 50), 200 points each, one
+    # origin at the end, 12 steps held out: the 95% and 80% intervals of the true model
+    # (order fixed to (1,0,0) with a mean, parameters estimated) must cover 95% +- 1% and
+    # 80% +- 1.5% of the 12,000 held-out values. The forecast variance grows from sigma2
+    # to sigma2 / (1 - phi^2) = 1.56 sigma2: intervals that ignored it, or a variance not
+    # scaled by sigma2 = 4, would miss by far more.
+    length, horizon = 200, 12
+    panel = ar1_panel(1000, length + horizon, phi=0.6, sigma=2.0, mean=50.0, seed=0)
+    index = pd.date_range("2000-01-01", periods=length, freq="D")
+    inside = {nominal: 0 for nominal in (95, 80)}
+    for y in panel:
+        model = Arima(order="fixed", p=1, d=0, q=0, seasonal=False, transform="none")
+        model.fit(pd.Series(y[:length], index=index))
+        assert model.trend_ == "c"                               # the mean
+        model.predict(horizon)
+        q = quantiles.checked(model.predict_quantiles(horizon, LEVELS), horizon)
+        actual = y[length:]
+        for nominal in inside:
+            lo, hi = (quantiles.index_of(v) for v in INTERVALS[nominal])
+            inside[nominal] += int(np.sum((actual >= q[:, lo]) & (actual <= q[:, hi])))
+    n = panel.shape[0] * horizon
+    coverage = {nominal: count / n for nominal, count in inside.items()}
+    assert coverage[95] == pytest.approx(0.95, abs=0.01), coverage
+    assert coverage[80] == pytest.approx(0.80, abs=0.015), coverage

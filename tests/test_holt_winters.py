@@ -153,3 +153,134 @@ def test_when_the_season_is_longer_than_max_season_then_the_non_seasonal_method_
 def test_n_params_counts_smoothing_parameters_and_initial_states(air):
     model = HoltWinters(season_length=12, trend="add", season="mul").fit(air.iloc[:120])
     assert model.n_params() == 3 + 2 + 12  # alpha beta gamma, level trend, 12 seasons
+
+
+# -- forecast distribution -------------------------------------------------------------
+
+from scipy.stats import norm  # noqa: E402
+
+from baselines import ets  # noqa: E402
+from baselines.holt_winters import N_PATHS  # noqa: E402
+from bench import quantiles  # noqa: E402
+from bench.quantiles import LEVELS  # noqa: E402
+
+
+def state_space_params(model: HoltWinters) -> dict[str, float]:
+    """The ETS state-space parameters of the fitted recursions: beta = alpha * beta*, gamma = gamma*."""
+    return {"smoothing_level": model.alpha_, "smoothing_trend": model.alpha_ * model.beta_,
+            "smoothing_seasonal": model.gamma_, "damping_trend": model.phi_,
+            "initial_level": model.level_, "initial_trend": model.slope_,
+            **{f"initial_seasonal.{i}": s for i, s in enumerate(model.seasons_[::-1])}}
+
+
+@pytest.mark.parametrize("trend", ["none", "add", "damped"])
+@pytest.mark.parametrize("season", ["none", "add"])
+def test_additive_forms_have_the_exact_variance_of_their_ets_state_space_model(air, trend, season):
+    model = HoltWinters(season_length=12, trend=trend, season=season).fit(air.iloc[:120])
+    assert model.error_ == "add"
+    values = air.to_numpy()[:120]
+    res = model.statsmodels_model(values).fit()
+    # statsmodels' simulate() estimate: squared residuals over n minus the fitted quantities.
+    assert model.sigma2_ == pytest.approx(np.sum(res.resid ** 2) / (120 - model.n_params()), rel=1e-9)
+
+    spec = ets.Spec("add", trend, season)
+    sm = ets.statsmodels_model(values, spec, 12)
+    params = state_space_params(model)
+    etsres = sm.smooth(np.array([params[name] for name in sm.param_names]))
+    steps = np.arange(1, 31)
+    np.testing.assert_allclose(model.forecast_variance(30) / model.sigma2_,
+                               etsres._relative_forecast_variance(steps), rtol=1e-9)
+    q = quantiles.checked(model.predict_quantiles(30, LEVELS), 30)
+    expected = model.predict(30)[:, None] + np.sqrt(model.forecast_variance(30))[:, None] * norm.ppf(LEVELS)
+    np.testing.assert_allclose(q, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("trend, season", [("damped", "mul"), ("add", "mul"), ("none", "mul"),
+                                           ("damped", "add")])
+def test_paths_are_statsmodels_simulations_with_the_state_space_beta(air, trend, season):
+    # statsmodels' HoltWintersResults.simulate moves the slope by smoothing_trend * e, where
+    # the recursions it fitted move it by alpha * smoothing_trend * e; with that one change
+    # its paths are the model's paths, to rounding.
+    model = HoltWinters(season_length=12, trend=trend, season=season).fit(air.iloc[:120])
+    res = model.statsmodels_model(air.to_numpy()[:120]).fit()
+    errors = np.random.default_rng(3).standard_normal((24, 50)) * np.sqrt(model.sigma2_)
+    ours = model._paths(errors)
+    if trend != "none":
+        res.params["smoothing_trend"] = model.alpha_ * model.beta_
+    theirs = res.simulate(24, repetitions=50, error=model.error_, random_errors=errors)
+    np.testing.assert_allclose(ours, theirs.T, rtol=1e-9)
+
+
+@pytest.mark.parametrize("trend", ["none", "add", "damped"])
+def test_multiplicative_paths_have_the_moments_of_rs_class_3_model(air, trend):
+    # Holt-Winters' multiplicative recursions with y = yhat (1 + e) are R's ETS(M,*,M)
+    # state-space model (beta = alpha * beta*): its exact mean and variance (class 3, in
+    # baselines.ets) must match the simulated paths. 20,000 paths: sd to about 0.5%.
+    model = HoltWinters(season_length=12, trend=trend, season="mul").fit(air.iloc[:120])
+    assert model.error_ == "mul"
+    state = ets.Fitted(model.alpha_, model.alpha_ * model.beta_, model.gamma_, model.phi_,
+                       model.level_, model.slope_, model.seasons_)
+    mean, var = ets.forecast_moments(state, ets.Spec("mul", trend, "mul"), model.sigma2_, 24)
+    paths = model.simulate(24, 20000, np.random.default_rng(0))
+    np.testing.assert_allclose(paths.std(axis=0) / np.sqrt(var), 1.0, atol=0.02)
+    np.testing.assert_allclose((paths.mean(axis=0) - mean) / np.sqrt(var), 0.0, atol=0.03)
+
+
+@pytest.mark.parametrize("season", ["none", "auto"])
+def test_quantiles_on_a_stock_price_have_the_shape_never_cross_and_widen_with_the_horizon(season):
+    stock = data.load_series("google_stock")
+    model = HoltWinters(season_length=5, season=season).fit(stock.iloc[:-20])
+    forecast = model.predict(20)
+    q = quantiles.checked(model.predict_quantiles(20, LEVELS), 20)
+    assert q.shape == (20, len(LEVELS)) and np.all(np.diff(q, axis=1) > 0)
+    width = q[:, -1] - q[:, 0]
+    median = q[:, LEVELS.index(0.5)]
+    if season == "none":                                   # analytic
+        assert np.all(np.diff(width) > 0)
+        np.testing.assert_allclose(median, forecast, rtol=1e-12)
+    else:                                                  # simulated: the spread grows with the level
+        assert model.fit_info()["season"] == "mul" and model.error_ == "mul"
+        assert np.all(width[5:] > width[:-5]) and width[-1] > 2 * width[0]
+        assert np.max(np.abs(median - forecast) / width) < 0.03
+
+
+def test_simulated_quantiles_are_reproducible_from_the_seed_and_the_observations_seen(air):
+    def walk(seed):
+        model = HoltWinters(season_length=12, seed=seed).fit(air.iloc[:120])
+        first = model.predict_quantiles(12, LEVELS)
+        model.update(air.iloc[120:121])
+        return first, model.predict_quantiles(12, LEVELS), model.predict_quantiles(12, LEVELS)
+
+    a, b = walk(0), walk(0)
+    assert HoltWinters(season_length=12).fit(air.iloc[:120]).error_ == "mul"     # simulated
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(a[1], a[2])              # the same state: the same draws
+    other = walk(1)[0]
+    assert not np.array_equal(a[0], other)
+    # Another seed moves the quantiles by simulation noise only: 1-2% of the 95% half-width.
+    half = (a[0][:, -1] - a[0][:, 0]) / 2
+    assert np.max(np.abs(other - a[0]) / half[:, None]) < 0.1
+    for q in (*a, other):
+        quantiles.checked(q, 12)
+
+
+def test_quantiles_after_update_are_simulated_from_the_updated_states(air):
+    model = HoltWinters(season_length=12, trend="damped", season="mul").fit(air.iloc[:110])
+    for start, stop in [(110, 111), (111, 120), (120, 130)]:
+        model.update(air.iloc[start:stop])
+    assert model.n_seen_ == 130
+    q = model.predict_quantiles(12, LEVELS)
+
+    # statsmodels re-running the fitted model over the longer series, simulated from its
+    # end with the same draws (and the state-space beta, see above).
+    res = refiltered(model, air.to_numpy()[:130])
+    res.params["smoothing_trend"] = model.alpha_ * model.beta_
+    rng = np.random.default_rng([model.seed, 130])
+    errors = rng.standard_normal((12, N_PATHS)) * np.sqrt(model.sigma2_)
+    paths = res.simulate(12, repetitions=N_PATHS, error="mul", random_errors=errors)
+    np.testing.assert_allclose(q, quantiles.from_samples(paths.T, LEVELS), rtol=1e-9)
+    # The simulated median is the point forecast up to the skew and the simulation: within 1%
+    # of the 95% interval's half-width... plus the skew of (1 + e) products, about 2%.
+    half = (q[:, -1] - q[:, 0]) / 2
+    assert np.max(np.abs(q[:, LEVELS.index(0.5)] - model.predict(12)) / half) < 0.05
