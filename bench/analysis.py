@@ -264,20 +264,36 @@ def panel_numbers(group: pd.DataFrame) -> dict:
     for m in names:
         out[m] = per_series[m].mean() if len(per_series) else np.nan
         out[f"{m}_std"] = by_seed[m].std(ddof=1) if len(by_seed) > 1 else np.nan
+    for d in metrics.PER_CELL:
+        if d.weight and d.weight in ok and len(per_series):
+            # Pooled, as fev pools a task: each series weighted by its mean |actual| (WQL's denominator).
+            out[d.name] = _weighted_mean(per_series[d.name], ok.groupby("series_id", sort=True)[d.weight].mean())
+            out[f"{d.name}_std"] = _std_over_seeds(ok, d.name, d.weight)
     for m in metrics.PANEL_MEANS:
         out[f"{m}_median"] = per_series[m].median() if len(per_series) else np.nan
     return out
 
 
-def panel_levels(rows: pd.DataFrame) -> pd.DataFrame:
-    """The panel-level metrics (``metrics.OF_PANEL``: OWA) of one panel dataset's rows.
+def _weighted_mean(values: pd.Series, weights: pd.Series) -> float:
+    keep = values.notna() & weights.notna() & (weights > 0)
+    return float(np.average(values[keep], weights=weights[keep])) if keep.any() else float("nan")
 
-    Each is computed from a row's panel means and its reference model's (Naive2 for
-    OWA), NaN for every row where the reference did not run.
+
+def _std_over_seeds(ok: pd.DataFrame, metric: str, weight: str) -> float:
+    by_seed = [_weighted_mean(rows[metric], rows[weight]) for _, rows in ok.groupby("seed", sort=True)]
+    return float(np.std(by_seed, ddof=1)) if len(by_seed) > 1 else float("nan")
+
+
+def panel_levels(rows: pd.DataFrame, definitions=metrics.OF_PANEL) -> pd.DataFrame:
+    """The panel-level metrics (``metrics.OF_PANEL``: OWA; ``metrics.DISTRIBUTION_OF_PANEL``: ACD) of one
+    panel dataset's rows.
+
+    Each is computed from a row's panel means and, where it has one, its reference model's
+    (Naive2 for OWA): NaN for every row where the reference did not run.
     """
-    out = pd.DataFrame(np.nan, index=rows.index, columns=[d.name for d in metrics.OF_PANEL])
-    for d in metrics.OF_PANEL:
-        ref = reference_row(rows[honest(rows)], d.reference)
+    out = pd.DataFrame(np.nan, index=rows.index, columns=[d.name for d in definitions])
+    for d in definitions:
+        ref = reference_row(rows[honest(rows)], d.reference) if d.reference else {}
         if ref is None:
             continue
         ran = rows[rows["n_ok"] > 0]

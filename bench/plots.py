@@ -1,5 +1,5 @@
-"""Leaderboard plots: forecasts against actuals, MAE by horizon step, accuracy against fit time, a
-rank heat map.
+"""Leaderboard plots: forecasts against actuals (with one model's 80% and 95% intervals), MAE by
+horizon step, accuracy against fit time, a rank heat map, interval calibration.
 
 Figures are built on ``matplotlib.figure.Figure`` directly, never through pyplot: no
 global backend is chosen, nothing opens a window, and a notebook's own backend is left
@@ -23,6 +23,7 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
+from bench import quantiles as qs
 from bench import stats
 
 DPI = 110
@@ -72,13 +73,15 @@ def tile_origins(origin_offsets: Sequence[int], horizon: int) -> list[int]:
 
 def forecasts_figure(*, dataset: str, unit: str, actual: pd.Series, forecasts: dict[str, pd.DataFrame],
                      times: pd.Series, horizon: int, step: int, colors: dict, reference: str | None = None,
-                     note: str = "") -> Figure:
+                     note: str = "", bands: str | None = None) -> Figure:
     """Actual values and the chosen models' forecast paths over the test span.
 
     ``actual`` is indexed by the target's offset (points after the first origin);
-    ``forecasts`` maps a legend name to rows (origin_offset, step, y_pred); ``times``
-    maps every offset of the test span to its timestamp. The ``reference`` forecast
-    (naive) is dashed.
+    ``forecasts`` maps a legend name to rows (origin_offset, step, y_pred, and the quantile
+    columns of ``bench.quantiles`` where the model made a distribution); ``times`` maps every
+    offset of the test span to its timestamp. The ``reference`` forecast (naive) is dashed.
+    ``bands`` names the one model whose 80% and 95% intervals are shaded along its paths
+    (more than one model's would hide each other).
     """
     origin_offsets = sorted(set().union(*(set(rows["origin_offset"]) for rows in forecasts.values())))
     shown = tile_origins(origin_offsets, horizon)
@@ -103,6 +106,12 @@ def forecasts_figure(*, dataset: str, unit: str, actual: pd.Series, forecasts: d
                         marker=marker if few_points else None, markersize=3.5,
                         linestyle="--" if name == reference else "-",
                         label=name if k == 0 else None, zorder=2)
+                if name == bands:
+                    for nominal, alpha in ((95, 0.13), (80, 0.22)):
+                        low, high = (qs.column(level) for level in qs.INTERVALS[nominal])
+                        ax.fill_between(x, path[low].to_numpy(dtype=float), path[high].to_numpy(dtype=float),
+                                        color=color, alpha=alpha, linewidth=0, zorder=1,
+                                        label=f"{name}: {nominal}% interval" if k == 0 else None)
         locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         # No offset text: it names the last tick's month, not the span's; the x label gives the span.
@@ -316,4 +325,39 @@ def critical_difference_figure(mean_ranks: pd.Series, *, critical_difference: fl
                     va="center", fontsize=8)
         ax.set_title(f"{title}\nbars join models whose mean ranks differ by at most the critical difference: "
                      "the data cannot tell them apart", fontsize=9)
+    return fig
+
+
+def calibration_figure(coverage: pd.DataFrame, *, dataset: str, colors: dict, reference: str | None = None,
+                       n_targets: int | None = None) -> Figure:
+    """Observed coverage (y) of each central interval against its nominal level (x), a line per model.
+
+    ``coverage`` is indexed by the nominal coverage (0.2 ... 0.95), one column per model. A
+    calibrated model follows the diagonal; below it its intervals are too narrow, above it
+    too wide. ``n_targets`` (the actuals each point is a share of) sets the grey band of
+    binomial sampling noise (two standard errors) around the diagonal.
+    """
+    nominal = coverage.index.to_numpy(dtype=float)
+    with _style():
+        fig = Figure(figsize=(7.5, 5))
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [0, 1], color="0.5", linewidth=1.0, linestyle=":", label="calibrated", zorder=1)
+        if n_targets:
+            grid = np.linspace(0.0, 1.0, 101)
+            noise = 2.0 * np.sqrt(grid * (1.0 - grid) / n_targets)
+            ax.fill_between(grid, grid - noise, grid + noise, color="0.9", linewidth=0, zorder=0,
+                            label=f"sampling noise of {n_targets} actuals (2 s.e.)")
+        for name in coverage.columns:
+            color, marker = colors.get(name, ("tab:blue", "o"))
+            ax.plot(nominal, coverage[name].to_numpy(dtype=float), color=color, marker=marker, markersize=4,
+                    linewidth=1.3, linestyle="--" if name == reference else "-", label=name, zorder=2)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_aspect("equal")
+        ax.set_xlabel("nominal coverage of the central interval")
+        ax.set_ylabel("share of actuals inside it")
+        ax.set_title(f"{dataset}: interval calibration over the test span\nbelow the diagonal: intervals "
+                     "too narrow; above: too wide", fontsize=10)
+        ax.grid(True, color="0.93")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     return fig

@@ -30,6 +30,17 @@ INTERVALS = {80: (0.1, 0.9), 90: (0.05, 0.95), 95: (0.025, 0.975)}   # nominal %
 CROSSING_TOLERANCE = 1e-9     # relative: quantiles equal up to rounding do not "cross"
 
 
+def central_intervals(levels: Sequence[float] = LEVELS) -> dict[float, tuple[float, float]]:
+    """Every central interval the levels hold, by nominal coverage: ``{0.8: (0.1, 0.9), ...}`` (the median
+    pairs with nothing)."""
+    out = {}
+    for low in levels:
+        high = round(1.0 - low, 9)
+        if low < 0.5 and any(abs(high - level) < 1e-9 for level in levels):
+            out[round(high - low, 9)] = (low, high)
+    return dict(sorted(out.items()))
+
+
 def column(level: float) -> str:
     """The store's column name of a level: ``q025`` for 0.025, ``q500`` for the median."""
     return f"q{round(level * 1000):03d}"
