@@ -10,7 +10,6 @@ series instead of the per-origin tests; a run without one renders exactly as bef
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,351 +18,17 @@ from tabulate import tabulate
 
 from bench import analysis, metrics, selection, stats
 from bench.files import replace_set
+from bench.report.formatting import (OVERALL_FILES, SIGNIFICANCE, dataset_files, fmt, fmt3, fmt_interval, fmt_p,
+                                     fmt_params, fmt_rank, fmt_share, fmt_time, p_phrase, unit_of)
+from bench.report.published import PUBLISHED_METRICS, PUBLISHED_NAMES, published_rows, published_values
+from bench.report.rows import VARIANT_KEYS, losses_of, mean_forecasts, origin_losses, test_cells, with_cell_defaults
+from bench.report.table import (METRIC_NAMES, NAIVE_MODEL, PANEL_NOT_OK_SHOWN, REFERENCE_MODEL, SUMMARY_COLUMNS,
+                                aggregate, best_row, fit_info_text, overall, results_csv, variant_name)
 
-METRIC_NAMES = list(metrics.STORED)
-VARIANT_KEYS = analysis.VARIANT_KEYS
-REFERENCE_MODEL = "seasonal_naive"   # the overall table's skill is MAE relative to this model
-NAIVE_MODEL = "naive"
-SIGNIFICANCE = 0.05                  # p-values below this are marked, and the confidence set is 95%
 N_PLOTTED = 3                        # forecast and per-step plots show this many best models (and naive)
-SUMMARY_COLUMNS = ["dataset", "variant", "rank", "mae", "mae_std", *(m for m in metrics.STORED if m != "mae"),
-                   "mae_vs_naive", "dm_p_vs_naive_holm", "mcs_p", "fit_time_s", "predict_time_s",
-                   "n_params", "status"]
-OVERALL_FILES = {"cost": "cost_vs_accuracy.png", "ranks": "rank_heatmap.png"}
 
 
-def variant_name(label: str, params_text: str = "") -> str:
-    """How the tables and plots name a model variant: its label, which the suite made unique
-    (``bench.suite.variant_label``); ``params_text`` stays in the tables' params column."""
-    return label
-
-
-def dataset_files(dataset: str) -> dict[str, str]:
-    return {"page": f"{dataset}.md", "forecasts": f"{dataset}_forecasts.png", "cost": f"{dataset}_cost.png",
-            "steps": f"{dataset}_steps.png", "ranks": f"{dataset}_ranks.png"}
-
-
-# ---------------------------------------------------------------------------- tables
-
-# Columns that stores before schema 2 (and hand-made frames) lack, with what they meant then.
-_CELL_DEFAULTS = {"span": "test", "selection": "", "selection_group": "", "fit_info": "{}", "series_id": ""}
-
-
-def with_cell_defaults(cells: pd.DataFrame) -> pd.DataFrame:
-    missing = {k: v for k, v in _CELL_DEFAULTS.items() if k not in cells.columns}
-    if "series_id" in cells.columns and cells["series_id"].isna().any():    # frames of both kinds put together
-        missing["series_id"] = cells["series_id"].fillna("")
-    return cells.assign(**missing) if missing else cells
-
-
-def test_cells(cells: pd.DataFrame) -> pd.DataFrame:
-    """The cells the tables describe: test-span walks, minus the variants a selection passed over.
-
-    For ``select = "validation"`` that is any test walk of a variant other than the one the
-    stored validation walks choose (a resumed run that chose anew leaves none, but the
-    tables do not rely on it); for ``select = "test"``, every candidate but the best.
-    """
-    cells = with_cell_defaults(cells)
-    winners = selection.candidates(cells, "validation")
-    winners = {(r.dataset, r.selection_group): r.params for r in winners[winners["chosen"]].itertuples()}
-    cells = cells[cells["span"] == "test"]
-    if winners:
-        stale = [s == "validation" and (d, g) in winners and p != winners[(d, g)]
-                 for s, d, g, p in zip(cells["selection"], cells["dataset"], cells["selection_group"], cells["params"])]
-        cells = cells[~np.array(stale, dtype=bool)]
-    candidates = selection.candidates(cells, "test")
-    passed_over = candidates.loc[~candidates["chosen"].astype(bool), selection.CANDIDATE_KEYS]
-    if passed_over.empty:
-        return cells
-    keys = pd.MultiIndex.from_frame(cells[selection.CANDIDATE_KEYS])
-    return cells[~keys.isin(pd.MultiIndex.from_frame(passed_over))]
-
-
-def fit_info_text(infos) -> str:
-    """What a variant's fits chose, over seeds: ``order=(1,1,1)(0,1,1)12 transform=log``, ``epochs_run=41``."""
-    from bench.runner import summarise_fit_infos
-
-    summary = summarise_fit_infos([json.loads(i) for i in infos if i and i != "{}"])
-    return " ".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in summary.items())
-
-
-def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: dict | None = None) -> pd.DataFrame:
-    """One row per dataset x model variant; seeds become a mean and a standard deviation.
-
-    Only test-span walks make rows (``test_cells``); a row chosen by a selection says so
-    in ``selection`` (``selection.VALIDATION_NOTE`` or ``selection.TEST_NOTE``). Rows
-    chosen on the test span are optimistic: they get no rank, are never the dataset's
-    best, and the overall table leaves them out.
-
-    ``fit_time_s`` is the mean wall time of one fit, ``predict_time_s`` of one predict
-    call (one origin); totals over the walk are kept beside them. ``rank`` ranks the
-    variants that ran by MAE within the dataset. With the run's ``forecasts`` come the
-    tests (``analysis.significance``: DM against naive, Holm-adjusted; against the best;
-    the model confidence set), ``mape_note`` (why MAPE means nothing on the dataset, if
-    it does not: ``metrics.mape_undefined``) and the overall bootstrap interval of each
-    variant's relative MAE (``analysis.relative_mae_bootstrap``, the same on every row of
-    the variant); without them those columns are empty. With the ``run`` its id, suite
-    and calibration time are added, which ``bench.compare`` needs from a results.csv.
-    """
-    cells = test_cells(cells)
-    panels = analysis.panel_datasets(cells)
-    cells = cells.assign(
-        fit_time_per_fit_s=cells["fit_time_s"] / cells["n_fits"],
-        predict_time_per_call_s=cells["predict_time_s"] / cells["n_origins"],
-    )
-    rows, extras = [], []
-    for keys, group in cells.groupby(VARIANT_KEYS, sort=False):
-        ok = group[group["status"] == "ok"]
-        row = dict(zip(VARIANT_KEYS, keys))
-        split = json.loads(group["split"].iloc[0])
-        panel = keys[0] in panels
-        row.update(n_seeds=group["seed"].nunique() if panel else len(group), n_ok=len(ok))
-        row["status"] = _panel_status(group) if panel else _status(group)
-        reasons = sorted(set(group.loc[group["status"] != "ok", "reason"]))
-        if panel and len(reasons) > PANEL_NOT_OK_SHOWN:      # a reason per series would swamp results.csv
-            reasons = [*reasons[:PANEL_NOT_OK_SHOWN], f"and {len(reasons) - PANEL_NOT_OK_SHOWN} other reasons"]
-        row["reason"] = "; ".join(reasons)
-        if panel:
-            numbers = analysis.panel_numbers(group)
-            row.update({k: numbers.pop(k) for k in [*(m for n in METRIC_NAMES for m in (n, f"{n}_std"))]})
-            extras.append(numbers)
-        else:
-            for m in METRIC_NAMES:
-                row[m] = ok[m].mean() if len(ok) else np.nan
-                row[f"{m}_std"] = ok[m].std(ddof=1) if len(ok) > 1 else np.nan
-            extras.append({"n_series": 1, "n_series_ok": int(len(ok) > 0)})
-        row["fit_time_s"] = ok["fit_time_per_fit_s"].mean() if len(ok) else np.nan
-        row["predict_time_s"] = ok["predict_time_per_call_s"].mean() if len(ok) else np.nan
-        row["fit_time_total_s"] = ok["fit_time_s"].mean() if len(ok) else np.nan
-        row["update_time_total_s"] = ok["update_time_s"].mean() if len(ok) else np.nan
-        row["n_fits"] = ok["n_fits"].max() if len(ok) else np.nan
-        row["n_origins"] = ok["n_origins"].max() if len(ok) else np.nan
-        row["n_params"] = ok["n_params"].median() if len(ok) else np.nan
-        row["fit_info"] = fit_info_text(ok["fit_info"])
-        mode = group["selection"].iloc[0]
-        row["selection"] = {"validation": selection.VALIDATION_NOTE, "test": selection.TEST_NOTE}.get(mode, "")
-        if mode == "validation" and not len(ok):
-            row["selection"] = "no variant finished the validation walk"
-        row["selection_group"] = group["selection_group"].iloc[0]
-        row.update(split)
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if panels:      # a run without panels keeps its columns (results.csv) exactly as before panels
-        table = table.join(pd.DataFrame(extras).reindex(columns=analysis.PANEL_VARIANT_COLUMNS))
-    # A dataset's variants are ranked, and compared with naive, by MAE; a panel's by mean MASE.
-    table["mae_vs_naive"] = analysis.scores(table) / _reference_score(table, NAIVE_MODEL)
-    table = (table.assign(_score=analysis.scores(table))
-             .sort_values(["dataset", "_score", *VARIANT_KEYS[1:]], na_position="last", kind="stable")
-             .drop(columns="_score").reset_index(drop=True))
-    # Appended after the original columns so readers of results.csv by position still work.
-    table["variant"] = _variant_names(table)
-    ran = (table["n_ok"] > 0) & (table["selection"] != selection.TEST_NOTE)
-    table["rank"] = analysis.scores(table).where(ran).groupby(table["dataset"]).rank(method="average")
-    table["mae_vs_seasonal_naive"] = analysis.scores(table) / _reference_score(table, REFERENCE_MODEL)
-    table["refit"] = [_refit_text(r) for r in table.itertuples()]
-    per_step = mean_forecasts(cells, forecasts) if forecasts is not None else None
-    losses = losses_of(per_step) if per_step is not None else None
-    tests = analysis.significance(table, losses) if losses is not None else None
-    for column in analysis.SIGNIFICANCE_COLUMNS:
-        table[column] = np.nan if tests is None else tests[column]
-    notes = analysis.metric_notes(table, per_step) if per_step is not None else {}
-    table["mape_note"] = [notes.get((d, "mape"), "") for d in table["dataset"]]
-    series = {d: analysis.series_scores(cells[cells["dataset"] == d], table[table["dataset"] == d],
-                                        analysis.SCORE["panel"]) for d in sorted(panels)}
-    boot = (analysis.relative_mae_bootstrap(table, losses, REFERENCE_MODEL, series=series)
-            if losses is not None else None)
-    for column in analysis.BOOTSTRAP_COLUMNS:
-        table[column] = np.nan if boot is None else table["variant"].map(boot[column])
-    if run is not None:
-        table["run_id"] = run["run_id"]
-        table["suite"] = run["suite"]
-        table["calibration_s"] = run["environment"].get("calibration_s", np.nan)
-    if panels:
-        table = _with_panel_columns(table, cells, panels)
-    return table
-
-
-def _with_panel_columns(table: pd.DataFrame, cells: pd.DataFrame, panels: set[str]) -> pd.DataFrame:
-    """The panel tables' columns, after every other: OWA, the comparison over series, published values."""
-    for column in analysis.PANEL_DATASET_COLUMNS:
-        table[column] = np.nan
-    published = [f"published_{name}" for name in PUBLISHED_METRICS]
-    for column in published:
-        table[column] = np.nan
-    for dataset in sorted(panels):
-        rows = table[table["dataset"] == dataset]
-        levels = analysis.panel_levels(rows)
-        table.loc[levels.index, levels.columns] = levels
-        comparison = analysis.series_comparison(rows, cells[cells["dataset"] == dataset], SIGNIFICANCE)
-        if comparison is not None:
-            table.loc[comparison.mean_ranks.index, "series_mean_rank"] = comparison.mean_ranks
-            table.loc[rows.index, ["series_compared", "friedman_p", "nemenyi_cd"]] = (
-                comparison.n_series, comparison.friedman_p, comparison.critical_difference)
-        values = published_values(dataset)
-        for i, method in published_rows(rows, values).items():
-            table.loc[i, published] = values.reindex(columns=list(PUBLISHED_METRICS)).loc[method].to_numpy(dtype=float)
-    order = [c for c in table.columns if c not in analysis.PANEL_COLUMNS and c not in published]
-    return table[[*order, *analysis.PANEL_COLUMNS, *published]]
-
-
-def _panel_status(group: pd.DataFrame) -> str:
-    """A panel variant's status: ``ok`` when every cell is, else the one status of them all, else how many
-    series finished ok (a series with any seed not ok is not)."""
-    statuses = group["status"]
-    if (statuses == "ok").all():
-        return "ok"
-    if (statuses == statuses.iloc[0]).all():
-        return statuses.iloc[0]
-    fine = group.groupby("series_id")["status"].agg(lambda s: bool((s == "ok").all()))
-    return f"ok on {int(fine.sum())} of {len(fine)} series"
-
-
-def _status(group: pd.DataFrame) -> str:
-    statuses = group["status"]
-    if (statuses == "ok").all():
-        return "ok"
-    if (statuses == statuses.iloc[0]).all():
-        return statuses.iloc[0]
-    return f"ok {int((statuses == 'ok').sum())}/{len(statuses)}"
-
-
-def _variant_names(table: pd.DataFrame) -> list[str]:
-    names = [variant_name(r.label, r.params_text) for r in table.itertuples()]
-    # Two registry models under one label would otherwise share a name in the plots.
-    pairs = pd.DataFrame({"name": names, "model": table["model"]})
-    clash = set(pairs.groupby("name")["model"].nunique().loc[lambda s: s > 1].index)
-    return [f"{n} [{m}]" if n in clash else n for n, m in zip(names, table["model"])]
-
-
-def _reference_row(rows: pd.DataFrame, model: str) -> pd.Series | None:
-    """The dataset's run of ``model`` that a comparison uses: the one labelled as the model, else its best."""
-    return analysis.reference_row(rows, model)
-
-
-def _reference_score(table: pd.DataFrame, model: str) -> pd.Series:
-    """Per row: the score (``analysis.scores``: MAE, a panel's mean MASE) of its dataset's run of ``model``."""
-    ref = {}
-    for dataset, rows in table.groupby("dataset", sort=True):
-        row = _reference_row(rows, model)
-        ref[dataset] = analysis.score_of(row) if row is not None else np.nan
-    return table["dataset"].map(ref)
-
-
-def _refit_text(r) -> str:
-    if not r.n_ok:
-        return "-"
-    if r.n_fits == 1 and r.n_origins > 1:
-        return "once, then update"
-    if r.refit_every == 1:
-        return "every origin"
-    return f"every {int(r.refit_every)} origins"
-
-
-def mean_forecasts(cells: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame:
-    """Per variant, origin and step: the actual, the forecast and the absolute error, each a mean over seeds.
-
-    The absolute error is averaged over seeds itself (not taken of the mean forecast),
-    so a seeded model is judged by the error a user of one seed should expect.
-    """
-    series = ["series_id"] if "series_id" in cells else []     # a panel's origins are per series
-    keys = cells[["cell_id", *VARIANT_KEYS, *series]]
-    rows = forecasts.merge(keys, on="cell_id", how="inner", validate="many_to_one")
-    rows = rows.assign(abs_error=(rows["y_true"] - rows["y_pred"]).abs())
-    return (rows.groupby([*VARIANT_KEYS, *series, "origin_time", "step"], sort=True)[["y_true", "y_pred", "abs_error"]]
-            .mean().reset_index())
-
-
-def origin_losses(cells: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame:
-    """The tests' loss series: per variant and origin, the absolute error averaged over steps and seeds."""
-    return losses_of(mean_forecasts(cells, forecasts))
-
-
-def losses_of(per_step: pd.DataFrame) -> pd.DataFrame:
-    return (per_step.groupby([*VARIANT_KEYS, "origin_time"], sort=True)["abs_error"].mean()
-            .rename("loss").reset_index())
-
-
-def best_row(rows: pd.DataFrame) -> pd.Series | None:
-    """The dataset's most accurate row that ran and was not chosen on the test span."""
-    return analysis.best_of(rows[analysis.honest(rows)])
-
-
-def overall(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per model variant across the datasets, best first.
-
-    Mean rank and wins are over the datasets where the variant ran; the geometric mean
-    of MAE relative to seasonal naive is over the datasets where both ran. Variants that
-    ran on more datasets come first, then lower mean rank: a variant that ran on one
-    dataset only cannot top the table on that one dataset. ``rel_mae_lo``/``rel_mae_hi``
-    bound the relative MAE's bootstrap interval, and ``lowest_share`` is how often the
-    variant had the lowest one (``analysis.relative_mae_bootstrap``).
-    """
-    table = table[table["selection"] != selection.TEST_NOTE]
-    ran = table[table["n_ok"] > 0]
-    names = list(dict.fromkeys(table["variant"]))
-    # A panel counts as one dataset, by its score (mean MASE over its series).
-    mae = ran.assign(_score=analysis.scores(ran)).pivot(index="variant", columns="dataset", values="_score").reindex(names)
-    relative = ran.pivot(index="variant", columns="dataset", values="mae_vs_seasonal_naive").reindex(names)
-    by_variant = ran.groupby("variant")
-    frame = pd.DataFrame({
-        "variant": names,
-        "datasets_ok": mae.notna().sum(axis=1).to_numpy(),
-        "datasets_total": table["dataset"].nunique(),
-        "mean_rank": stats.mean_ranks(mae).to_numpy(),
-        "geomean_mae_vs_seasonal_naive": stats.geometric_mean(relative).to_numpy(),
-        "wins": stats.wins(mae).to_numpy(),
-        "median_fit_time_s": by_variant["fit_time_s"].median().reindex(names).to_numpy(),
-        "n_params_min": by_variant["n_params"].min().reindex(names).to_numpy(),
-        "n_params_max": by_variant["n_params"].max().reindex(names).to_numpy(),
-    })
-    for column, name in zip(analysis.BOOTSTRAP_COLUMNS, ["rel_mae_lo", "rel_mae_hi", "lowest_share"]):
-        values = by_variant[column].first() if column in ran else pd.Series(dtype=float)
-        frame[name] = values.reindex(names).to_numpy(dtype=float)
-    frame["model"] = frame["variant"].map(dict(zip(table["variant"], table["model"])))
-    frame = frame.assign(_coverage=-frame["datasets_ok"])
-    return (frame.sort_values(["_coverage", "mean_rank", "geomean_mae_vs_seasonal_naive", "variant"],
-                              na_position="last", kind="stable")
-            .drop(columns="_coverage").reset_index(drop=True))
-
-
-# ---------------------------------------------------------------------------- formatting
-
-def fmt(value, std=np.nan) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "-"
-    text = f"{value:.4g}" if abs(value) < 1e5 else f"{value:.0f}"
-    return text if np.isnan(std) else f"{text} ± {std:.2g}"
-
-
-def fmt_time(seconds) -> str:
-    if seconds is None or np.isnan(seconds):
-        return "-"
-    return f"{seconds:.0f}" if seconds >= 100 else f"{seconds:.3g}"   # 1651, not 1.65e+03
-
-
-def fmt_p(p) -> str:
-    """A p-value to three decimals, with ``*`` where it is below the significance level."""
-    if p is None or np.isnan(p):
-        return "-"
-    mark = "*" if p < SIGNIFICANCE else ""
-    return ("<0.001" if p < 0.001 else f"{p:.3f}") + mark
-
-
-def _p_phrase(p) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
-def fmt_rank(rank) -> str:
-    if rank is None or np.isnan(rank):
-        return ""
-    return f"{rank:.0f}" if rank == round(rank) else f"{rank:.1f}"
-
-
-def fmt_params(low, high) -> str:
-    if np.isnan(low):
-        return "-"
-    return f"{int(low):,}" if low == high else f"{int(low):,}–{int(high):,}"
-
+# ---------------------------------------------------------------------------- tests, tables and verdicts
 
 def nominal_dm_horizon(rows: pd.DataFrame) -> int | None:
     """The DM horizon of a dataset's tests: how many consecutive origins share a forecast target."""
@@ -445,23 +110,13 @@ def dataset_table(rows: pd.DataFrame) -> str:
 
 def overall_table(frame: pd.DataFrame) -> str:
     body = [[r.variant, f"{r.datasets_ok} of {r.datasets_total}", fmt(r.mean_rank),
-             fmt(r.geomean_mae_vs_seasonal_naive), _fmt_interval(r.rel_mae_lo, r.rel_mae_hi),
-             _fmt_share(r.lowest_share), r.wins, fmt_time(r.median_fit_time_s),
+             fmt(r.geomean_mae_vs_seasonal_naive), fmt_interval(r.rel_mae_lo, r.rel_mae_hi),
+             fmt_share(r.lowest_share), r.wins, fmt_time(r.median_fit_time_s),
              fmt_params(r.n_params_min, r.n_params_max)]
             for r in frame.itertuples()]
     headers = ["model", "ran on", "mean rank (MAE)", "MAE / seasonal naive (geo. mean)", "95% interval",
                "lowest in", "wins", "median fit_time_s", "n_params"]
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
-
-
-def _fmt_interval(low, high) -> str:
-    return "-" if np.isnan(low) or np.isnan(high) else f"{low:.3g}–{high:.3g}"
-
-
-def _fmt_share(share) -> str:
-    if np.isnan(share):
-        return "-"
-    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 def certainty_lines(summary: pd.DataFrame, panels: bool = False) -> list[str]:
@@ -472,9 +127,9 @@ def certainty_lines(summary: pd.DataFrame, panels: bool = False) -> list[str]:
         return []
     if len(contenders) == 1:
         claim = (f"{contenders['variant'].iloc[0]} has the lowest relative MAE in "
-                 f"{_fmt_share(contenders['lowest_share'].iloc[0])} of the draws.")
+                 f"{fmt_share(contenders['lowest_share'].iloc[0])} of the draws.")
     else:
-        shares = ", ".join(f"{r.variant} {_fmt_share(r.lowest_share)}" for r in contenders.itertuples())
+        shares = ", ".join(f"{r.variant} {fmt_share(r.lowest_share)}" for r in contenders.itertuples())
         claim = f"The data cannot say which of these has the lowest relative MAE (lowest in: {shares} of the draws)."
     n_datasets = int(summary["datasets_total"].max())
     drawn = ("each dataset's origins (circular blocks as long as the forecasts' overlap; a panel's series, one by "
@@ -494,17 +149,6 @@ def protocol_text(r) -> str:
             f"({int(r.n_origins)} origins), {refit}, {window}")
 
 
-def unit_of(dataset: str) -> str:
-    """The dataset's unit from its catalog entry; empty for a dataset the catalog lacks."""
-    from bench import data
-    from bench.errors import BenchError
-
-    try:
-        return data.get_dataset(dataset).unit
-    except BenchError:
-        return ""
-
-
 def verdict(rows: pd.DataFrame, unit: str = "") -> str:
     """Which model wins the dataset, whether it beats naive significantly, and what it costs.
 
@@ -521,7 +165,7 @@ def verdict(rows: pd.DataFrame, unit: str = "") -> str:
     n = best["n_params"]
     cost = (f"Cost: {fmt_time(best['fit_time_s'])} s per fit, {fmt_time(best['predict_time_s'])} s per "
             f"forecast, {fmt_params(n, n)} fitted parameter{'' if n == 1 else 's'}.")
-    naive = _reference_row(ran, NAIVE_MODEL)
+    naive = analysis.reference_row(ran, NAIVE_MODEL)
     head = f"**Winner: {best['variant']}**, MAE {fmt(best['mae'])}{unit_text}"
     few = too_few_windows_text(rows)
     if naive is None:
@@ -537,8 +181,8 @@ def verdict(rows: pd.DataFrame, unit: str = "") -> str:
             against = f"{ratio}; the DM test against naive could not be computed."
         else:
             family = int(rows["dm_p_vs_naive_holm"].notna().sum())
-            how = (f"DM test, Holm-adjusted for the {family} models compared with naive: {_p_phrase(p)}, "
-                   f"unadjusted {_p_phrase(raw)}; {_test_layout_text(rows)}")
+            how = (f"DM test, Holm-adjusted for the {family} models compared with naive: {p_phrase(p)}, "
+                   f"unadjusted {p_phrase(raw)}; {_test_layout_text(rows)}")
             significant = p < SIGNIFICANCE and best["dm_stat_vs_naive"] < 0
             against = (f"{ratio}; **significantly better than naive** ({how})." if significant else
                        f"{ratio}; **not significantly better than naive** at 5% ({how}).")
@@ -558,7 +202,7 @@ def _confidence_set_text(ran: pd.DataFrame, best: pd.Series) -> str:
     if kept.empty:
         return (f"Every other model is significantly worse than the winner: the 95% model confidence set over "
                 f"all {len(tested)} holds the winner alone.")
-    names = ", ".join(f"{r.variant} ({_p_phrase(r.mcs_p)})" for r in kept.itertuples())
+    names = ", ".join(f"{r.variant} ({p_phrase(r.mcs_p)})" for r in kept.itertuples())
     return (f"Not significantly worse than the winner (the 95% model confidence set over all {len(tested)} "
             f"models, MCS p-values): {names}.")
 
@@ -580,9 +224,6 @@ def not_ok_lines(rows: pd.DataFrame, cells: pd.DataFrame) -> list[str]:
                 f" on seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))} of {len(group)}")
             lines.append(f"- {variant_name(label, params)}: **{status}**{which}: {reason or '(no reason recorded)'}")
     return lines
-
-
-PANEL_NOT_OK_SHOWN = 5       # reasons listed per panel variant, and series named per reason
 
 
 def _panel_not_ok_lines(name: str, group: pd.DataFrame) -> list[str]:
@@ -745,61 +386,6 @@ def dataset_page(run: dict, table: pd.DataFrame, dataset: str, cells: pd.DataFra
 
 # ---------------------------------------------------------------------------- panels
 
-PUBLISHED_METRICS = (*metrics.PANEL_MEANS, *(d.name for d in metrics.OF_PANEL))   # sMAPE, MASE, OWA
-# The M4 organisers' names of their benchmarks, and the registry's names of the same methods.
-PUBLISHED_NAMES = {"Naive": "naive", "sNaive": "seasonal_naive", "Naive2": "naive2", "SES": "ses", "Holt": "holt",
-                   "Damped": "damped", "Theta": "theta", "Com": "com"}
-
-
-def published_values(dataset: str) -> pd.DataFrame:
-    """Accuracy published for the dataset, where its catalog entry carries a ``[published]`` file.
-
-    One row per published method (index: the name as published), with the columns of
-    ``PUBLISHED_METRICS`` the file has. The file is found as the data are (BENCH_DATA_DIR,
-    the cache or a mirror) and checked against the entry's sha256 (a mismatch is an error).
-    Empty where there is none or it cannot be had: the tables then go without it.
-    """
-    from bench import data
-    from bench.errors import BenchError
-
-    empty = pd.DataFrame(columns=list(PUBLISHED_METRICS), index=pd.Index([], name="method"))
-    try:
-        ds = data.get_dataset(dataset)
-    except BenchError:              # a dataset of a store that this catalog no longer has
-        return empty
-    path = data.find_published(ds)
-    if path is None:
-        return empty
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError):
-        return empty
-    if "method" not in frame:
-        return empty
-    frame = frame.set_index("method")
-    return frame[[m for m in PUBLISHED_METRICS if m in frame]].apply(pd.to_numeric, errors="coerce")
-
-
-def published_rows(rows: pd.DataFrame, values: pd.DataFrame) -> dict:
-    """``{row index: published method}`` for the rows that ran a published method (``PUBLISHED_NAMES``):
-    the row labelled as the model, else the model's only row."""
-    out = {}
-    for method in values.index:
-        model = PUBLISHED_NAMES.get(method)
-        mine = rows[(rows["model"] == model) & (rows["n_ok"] > 0)]
-        named = mine[mine["label"] == model]
-        chosen = named if len(named) else mine
-        if len(chosen) == 1:
-            out[chosen.index[0]] = method
-    return out
-
-
-def fmt3(value, std=np.nan) -> str:
-    """M4's tables' three decimals, with the seeds' standard deviation where there is one."""
-    if value is None or not np.isfinite(value):
-        return "-"
-    return f"{value:.3f}" if np.isnan(std) else f"{value:.3f} ± {std:.2g}"
-
 
 def _panel_protocol(ran: pd.DataFrame, unit: str) -> str:
     r = ran.iloc[0]
@@ -911,14 +497,14 @@ def panel_verdict(rows: pd.DataFrame) -> str:
         if np.isnan(p):
             middle += "; with fewer than two series there is no test."
         elif p >= SIGNIFICANCE:
-            middle += (f"; Friedman's test finds no difference between their mean ranks ({_p_phrase(p)}): the "
+            middle += (f"; Friedman's test finds no difference between their mean ranks ({p_phrase(p)}): the "
                        "data cannot tell these models apart.")
         else:
             others = compared.iloc[1:]
             close = others[others["series_mean_rank"] - first <= cd]
             worse = others[others["series_mean_rank"] - first > cd]
             names = lambda frame: ", ".join(f"{r.variant} ({r.series_mean_rank:.2f})" for r in frame.itertuples())
-            middle += (f"; Friedman's test rejects equal mean ranks ({_p_phrase(p)}), and with Nemenyi's critical "
+            middle += (f"; Friedman's test rejects equal mean ranks ({p_phrase(p)}), and with Nemenyi's critical "
                        f"difference of {cd:.2f} ranks at 5% (every pair accounted for) ")
             middle += (f"the data cannot tell it apart from {names(close)}" if len(close) else
                        "every other model is significantly worse")
@@ -948,7 +534,7 @@ def _panel_page_lines(dataset: str, rows: pd.DataFrame) -> list[str]:
     friedman = top["friedman_p"]
     lines += [f"Comparison over series: {int(top['series_compared'])} series, {len(compared)} models ranked by "
               f"{metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]} within each series (ties share their mean "
-              f"rank). Friedman's test (Iman-Davenport F): {_p_phrase(friedman)}. Nemenyi's critical difference at "
+              f"rank). Friedman's test (Iman-Davenport F): {p_phrase(friedman)}. Nemenyi's critical difference at "
               f"5%: {cd:.3f} ranks; two models whose mean ranks differ by more are significantly different.", "",
               tabulate(body, headers=["model", "mean rank", "vs best", "significantly worse than the best"],
                        tablefmt="github", disable_numparse=True), ""]
@@ -977,7 +563,7 @@ def leading_rows(table: pd.DataFrame, dataset: str, top: int = N_PLOTTED) -> pd.
     """The dataset's ``top`` most accurate variants that ran, and naive: what the plots and step table show."""
     rows = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
     chosen = rows.iloc[:top]
-    naive = _reference_row(rows, NAIVE_MODEL)
+    naive = analysis.reference_row(rows, NAIVE_MODEL)
     if naive is not None and naive.name not in chosen.index:
         chosen = rows.loc[[*chosen.index, naive.name]]
     return chosen
@@ -1025,10 +611,6 @@ def _selection_lines(dataset: str, cells: pd.DataFrame) -> list[str]:
     return lines
 
 
-def results_csv(table: pd.DataFrame) -> str:
-    return table.to_csv(index=False, float_format="%.6g")
-
-
 # ---------------------------------------------------------------------------- plots
 
 def forecast_plot_data(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict,
@@ -1040,7 +622,7 @@ def forecast_plot_data(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str
     """
     rows = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
     chosen = leading_rows(table, dataset, top)
-    naive = _reference_row(rows, NAIVE_MODEL)
+    naive = analysis.reference_row(rows, NAIVE_MODEL)
     horizon, step = int(rows["horizon"].iloc[0]), int(rows["step"].iloc[0])
     steps = per_step[per_step["dataset"] == dataset]
     origin_times = sorted(steps["origin_time"].unique())
@@ -1152,7 +734,7 @@ def steps_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors
     colors = colors or _colors(table)
     leading = leading_rows(table, dataset)
     steps = analysis.mae_by_step(per_step[per_step["dataset"] == dataset], leading)
-    naive = _reference_row(leading, NAIVE_MODEL)
+    naive = analysis.reference_row(leading, NAIVE_MODEL)
     return plots.mae_by_step_figure(steps, dataset=dataset, unit=unit_of(dataset), colors=colors,
                                     reference=None if naive is None else naive["variant"])
 
@@ -1167,7 +749,7 @@ def series_ranks_plot(table: pd.DataFrame, dataset: str, colors: dict | None = N
         pd.Series(rows["series_mean_rank"].to_numpy(), index=rows["variant"]),
         critical_difference=float(first["nemenyi_cd"]),
         title=f"{dataset}: mean rank by {metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]} over "
-              f"{int(first['series_compared'])} series (1 = best), Friedman {_p_phrase(first['friedman_p'])}",
+              f"{int(first['series_compared'])} series (1 = best), Friedman {p_phrase(first['friedman_p'])}",
         colors=colors or _colors(table))
 
 
