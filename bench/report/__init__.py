@@ -24,8 +24,9 @@ from bench.report.published import PUBLISHED_METRICS, PUBLISHED_NAMES, published
 from bench.report.rows import VARIANT_KEYS, losses_of, mean_forecasts, origin_losses, test_cells, with_cell_defaults
 from bench.report.table import (METRIC_NAMES, NAIVE_MODEL, PANEL_NOT_OK_SHOWN, REFERENCE_MODEL, SUMMARY_COLUMNS,
                                 aggregate, best_row, fit_info_text, overall, results_csv, variant_name)
-
-N_PLOTTED = 3                        # forecast and per-step plots show this many best models (and naive)
+from bench.report.plot_data import N_PLOTTED, forecast_plot_data, leading_rows, rank_grid, target_times
+from bench.report.figures import (cost_plot, forecasts_plot, ranks_plot, render_plots, series_ranks_plot,
+                                  steps_plot)
 
 
 # ---------------------------------------------------------------------------- tests, tables and verdicts
@@ -559,16 +560,6 @@ def _test_lines(rows: pd.DataFrame) -> list[str]:
                      tablefmt="github", disable_numparse=True), ""]
 
 
-def leading_rows(table: pd.DataFrame, dataset: str, top: int = N_PLOTTED) -> pd.DataFrame:
-    """The dataset's ``top`` most accurate variants that ran, and naive: what the plots and step table show."""
-    rows = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
-    chosen = rows.iloc[:top]
-    naive = analysis.reference_row(rows, NAIVE_MODEL)
-    if naive is not None and naive.name not in chosen.index:
-        chosen = rows.loc[[*chosen.index, naive.name]]
-    return chosen
-
-
 def _step_lines(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str) -> list[str]:
     steps = analysis.mae_by_step(per_step[per_step["dataset"] == dataset], leading_rows(table, dataset))
     if steps.empty:
@@ -609,196 +600,6 @@ def _selection_lines(dataset: str, cells: pd.DataFrame) -> list[str]:
             lines += [tabulate(body, headers=["candidate", "params", score, "n_params", "status"],
                                tablefmt="github", disable_numparse=True), ""]
     return lines
-
-
-# ---------------------------------------------------------------------------- plots
-
-def forecast_plot_data(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict,
-                       top: int = N_PLOTTED) -> dict:
-    """The arguments of ``plots.forecasts_figure`` for one dataset: its best ``top`` variants and naive.
-
-    Origins are placed by their offset into the test span (origin i at i * step), which
-    is exact on any calendar, including trading days with holidays.
-    """
-    rows = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
-    chosen = leading_rows(table, dataset, top)
-    naive = analysis.reference_row(rows, NAIVE_MODEL)
-    horizon, step = int(rows["horizon"].iloc[0]), int(rows["step"].iloc[0])
-    steps = per_step[per_step["dataset"] == dataset]
-    origin_times = sorted(steps["origin_time"].unique())
-    offset_of = {t: i * step for i, t in enumerate(origin_times)}
-    n_targets = (len(origin_times) - 1) * step + horizon
-    steps = steps.assign(origin_offset=steps["origin_time"].map(offset_of))
-    actual = (steps.assign(target=steps["origin_offset"] + steps["step"] - 1)
-              .groupby("target")["y_true"].first())
-    forecasts, legend_colors, reference = {}, {}, None
-    for r in chosen.itertuples():
-        mine = steps[(steps["label"] == r.label) & (steps["model"] == r.model)
-                     & (steps["params_text"] == r.params_text)]
-        name = f"{r.variant} (MAE {fmt(r.mae)})"
-        forecasts[name] = mine[["origin_offset", "step", "y_pred"]]
-        legend_colors[name] = colors[r.variant]
-        if naive is not None and r.Index == naive.name:
-            reference = name
-    seeded = bool((chosen["n_seeds"] > 1).any())
-    return dict(dataset=dataset, unit=unit_of(dataset), actual=actual, forecasts=forecasts,
-                times=target_times(pd.to_datetime(origin_times), step, n_targets, dataset),
-                horizon=horizon, step=step, colors=legend_colors, reference=reference,
-                note="; seeded models: mean forecast over seeds" if seeded else "")
-
-
-def target_times(origin_times: pd.DatetimeIndex, step: int, n_targets: int, dataset: str) -> pd.Series:
-    """The timestamp of every offset of the test span, indexed by offset.
-
-    The store keeps each origin's first forecast time; the points between origins (when
-    ``step`` > 1) and after the last one are counted on from the previous origin at the
-    catalog's frequency. On a trading-day calendar that count ignores market holidays,
-    which only matters for those in-between points (horizon-1 origins are all exact).
-    """
-    from bench import data
-    from bench.errors import BenchError
-
-    try:
-        freq = pd.tseries.frequencies.to_offset(data.get_dataset(dataset).frequency)
-    except BenchError:      # not in the catalog: the origins' own spacing
-        gap = (origin_times[-1] - origin_times[0]) / max(1, (len(origin_times) - 1) * step)
-        freq = pd.tseries.frequencies.to_offset(gap if len(origin_times) > 1 else "D")
-    times = []
-    for offset in range(n_targets):
-        i = min(offset // step, len(origin_times) - 1)     # the last origin at or before it
-        k = offset - i * step
-        times.append(origin_times[i] + k * freq if k else origin_times[i])
-    return pd.Series(pd.DatetimeIndex(times), index=range(n_targets))
-
-
-def forecasts_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict | None = None,
-                   top: int = N_PLOTTED, series: str | None = None):
-    """Figure: actual values and the forecasts of the dataset's best ``top`` variants and naive.
-
-    A panel's forecasts are drawn one series at a time: ``series`` names it (a ValueError
-    says so where it is missing or unknown); the variants are the panel's best overall.
-    """
-    from bench import plots
-
-    colors = colors or _colors(table)
-    mine = per_step[per_step["dataset"] == dataset]
-    ids = mine["series_id"].unique() if "series_id" in mine else np.array([""])
-    if len(ids) > 1 or series:
-        if series not in set(ids):
-            shown = ", ".join(map(str, ids[:5])) + (", ..." if len(ids) > 5 else "")
-            raise ValueError(f"{dataset} is a panel of {len(ids)} series: name one of them with series= "
-                             f"({shown}), got {series!r}")
-        per_step = mine[mine["series_id"] == series]
-    figure = plots.forecasts_figure(**forecast_plot_data(table, per_step, dataset, colors, top))
-    if series:
-        figure.axes[0].set_title(figure.axes[0].get_title().replace(f"{dataset}:", f"{dataset}, series {series}:", 1),
-                                 fontsize=10)
-    return figure
-
-
-def cost_plot(table: pd.DataFrame, dataset: str | None = None, colors: dict | None = None):
-    """Figure: MAE against fit time for one dataset, or relative MAE against median fit time overall."""
-    from bench import plots
-
-    summary = overall(table)
-    colors = colors or _colors(table)
-    if dataset is not None and analysis.is_panel(table[table["dataset"] == dataset]).any():
-        ran = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
-        points = pd.DataFrame({"name": ran["variant"], "cost_s": ran["fit_time_total_s"],
-                               "error": analysis.scores(ran), "n_params": ran["n_params"]})
-        return plots.cost_accuracy_figure(
-            points, colors=colors, title=f"{dataset}: accuracy vs fit time (lower left is better)",
-            xlabel="wall time of fitting one series (s, log scale; mean over series)",
-            ylabel="MASE (mean over series)")
-    if dataset is not None:
-        ran = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
-        unit = unit_of(dataset)
-        points = pd.DataFrame({"name": ran["variant"], "cost_s": ran["fit_time_s"], "error": ran["mae"],
-                               "n_params": ran["n_params"]})
-        return plots.cost_accuracy_figure(
-            points, colors=colors, title=f"{dataset}: accuracy vs fit time (lower left is better)",
-            xlabel="mean wall time of one fit (s, log scale)", ylabel=f"MAE ({unit})" if unit else "MAE")
-    points = pd.DataFrame({"name": summary["variant"], "cost_s": summary["median_fit_time_s"],
-                           "error": summary["geomean_mae_vs_seasonal_naive"],
-                           "n_params": summary["n_params_max"]})
-    return plots.cost_accuracy_figure(
-        points, colors=colors, title="All datasets: accuracy vs fit time (lower left is better)",
-        xlabel="median over datasets of the mean wall time of one fit (s, log scale)",
-        ylabel="MAE / seasonal naive MAE (geometric mean over datasets)", reference=(1.0, "seasonal naive"))
-
-
-def steps_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict | None = None):
-    """Figure: MAE at each horizon step of the dataset's leading variants and naive."""
-    from bench import plots
-
-    colors = colors or _colors(table)
-    leading = leading_rows(table, dataset)
-    steps = analysis.mae_by_step(per_step[per_step["dataset"] == dataset], leading)
-    naive = analysis.reference_row(leading, NAIVE_MODEL)
-    return plots.mae_by_step_figure(steps, dataset=dataset, unit=unit_of(dataset), colors=colors,
-                                    reference=None if naive is None else naive["variant"])
-
-
-def series_ranks_plot(table: pd.DataFrame, dataset: str, colors: dict | None = None):
-    """Figure: a panel's mean ranks over series with Nemenyi's critical difference (a Demsar diagram)."""
-    from bench import plots
-
-    rows = table[(table["dataset"] == dataset) & table["series_mean_rank"].notna()]
-    first = rows.iloc[0]
-    return plots.critical_difference_figure(
-        pd.Series(rows["series_mean_rank"].to_numpy(), index=rows["variant"]),
-        critical_difference=float(first["nemenyi_cd"]),
-        title=f"{dataset}: mean rank by {metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]} over "
-              f"{int(first['series_compared'])} series (1 = best), Friedman {p_phrase(first['friedman_p'])}",
-        colors=colors or _colors(table))
-
-
-def _colors(table: pd.DataFrame) -> dict:
-    """One colour per variant, in overall order, then the rows the overall table leaves out."""
-    from bench import plots
-
-    return plots.variant_colors(list(dict.fromkeys([*overall(table)["variant"], *table["variant"]])))
-
-
-def ranks_plot(table: pd.DataFrame):
-    """Figure: the rank heat map of variants (best overall first) by datasets."""
-    from bench import plots
-
-    return plots.rank_heatmap_figure(*rank_grid(table, overall(table)))
-
-
-def render_plots(table: pd.DataFrame, per_step: pd.DataFrame) -> dict[str, bytes]:
-    """Every PNG of a run, by file name."""
-    from bench import plots
-
-    summary = overall(table)
-    colors = _colors(table)
-    out = {}
-    for dataset, rows in table.groupby("dataset", sort=True):
-        if not (rows["n_ok"] > 0).any():
-            continue
-        files = dataset_files(dataset)
-        if analysis.is_panel(rows).any():
-            out[files["cost"]] = plots.png_bytes(cost_plot(table, dataset, colors))
-            if rows["series_mean_rank"].notna().sum() >= 2:
-                out[files["ranks"]] = plots.png_bytes(series_ranks_plot(table, dataset, colors))
-            continue
-        out[files["forecasts"]] = plots.png_bytes(forecasts_plot(table, per_step, dataset, colors))
-        out[files["cost"]] = plots.png_bytes(cost_plot(table, dataset, colors))
-        out[files["steps"]] = plots.png_bytes(steps_plot(table, per_step, dataset, colors))
-    if summary["geomean_mae_vs_seasonal_naive"].notna().any():
-        out[OVERALL_FILES["cost"]] = plots.png_bytes(cost_plot(table, None, colors))
-    out[OVERALL_FILES["ranks"]] = plots.png_bytes(ranks_plot(table))
-    return out
-
-
-def rank_grid(table: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Ranks of variants (rows, overall order) by datasets, and what to write where there is no rank."""
-    names, datasets = list(summary["variant"]), sorted(table["dataset"].unique())
-    ranks = table.pivot(index="variant", columns="dataset", values="rank").reindex(index=names, columns=datasets)
-    status = (table.pivot(index="variant", columns="dataset", values="status")
-              .reindex(index=names, columns=datasets).fillna("not run"))
-    return ranks.astype(float), status
 
 
 # ---------------------------------------------------------------------------- files
