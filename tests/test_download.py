@@ -202,20 +202,20 @@ def test_fetch_from_a_mirror_serving_a_wrong_file_exits_2_and_caches_nothing(tmp
 
 
 def test_a_published_table_comes_from_the_data_folder_or_a_mirror_checked_by_its_sha256(server, tmp_path, monkeypatch):
-    from bench import report
+    from bench.report.published import published_values
 
     ds = data.get_dataset("m4_hourly")
     assert ds.published.name == "published_hourly_benchmarks.csv" and not ds.published.url
-    assert report.published_values("m4_hourly").loc["Naive2", "smape"] == 18.383     # from BENCH_DATA_DIR
+    assert published_values("m4_hourly").loc["Naive2", "smape"] == 18.383     # from BENCH_DATA_DIR
     monkeypatch.delenv("BENCH_DATA_DIR")
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     # No data folder, no cache, no mirror: it has no URL of its own, so the tables go without it.
-    assert data.find_published(ds) is None and report.published_values("m4_hourly").empty
+    assert data.find_published(ds) is None and published_values("m4_hourly").empty
     with pytest.raises(BenchError, match="published_hourly_benchmarks.csv has no download URL .*put it in "):
         data.find_file(ds, ds.published)
     monkeypatch.setenv("BENCH_MIRROR", server)
-    assert report.published_values("m4_hourly").loc["sNaive", "mase"] == 1.193
+    assert published_values("m4_hourly").loc["sNaive", "mase"] == 1.193
     # A file that does not match its sha256 is an error, not a table quietly left out.
     (tmp_path / "cache" / "m4_hourly" / "published_hourly_benchmarks.csv").write_text("method,smape\nNaive2,1\n")
     with pytest.raises(BenchError, match="sha256 mismatch"):
-        report.published_values("m4_hourly")
+        published_values("m4_hourly")

@@ -233,7 +233,7 @@ def m4_hourly_table(out) -> pd.DataFrame:
     (issue 16's command), then its results.csv, whose panel rows carry the published values.
     """
     from bench.cli import main
-    from bench.report import PUBLISHED_NAMES
+    from bench.report.published import PUBLISHED_NAMES
 
     assert main(["run", "--suite", "m4_hourly", *M4_COMMAND, "--workers", "2", "--out", str(out)]) == 0
     table = pd.read_csv(out / "results.csv")

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from bench import api, metrics, report, stats
+from bench import api, data, metrics, report, stats
 from bench.runner import params_text
+from bench.store import Store
 from tests.conftest import REPO
 
 HORIZON, N_ORIGINS = 2, 10
@@ -296,6 +297,35 @@ def test_report_reproduces_every_file_of_a_stored_run_byte_for_byte(tiny_run):
     again = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "bench.sqlite"}
     assert set(again) == set(written)
     for name in written:
+        assert again[name] == written[name], f"{name} differs after re-rendering"
+
+
+def _report_files(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix in (".md", ".csv", ".png")}
+
+
+def test_report_renders_a_stored_run_of_a_series_and_a_panel_as_run_wrote_it_byte_for_byte(tmp_path, air):
+    # The guard of bench/report's modules: every page kind (leaderboard, a single series' page
+    # with seeds and a failed model, a panel's page with OWA) re-rendered from the store, in this process.
+    rows = [(shop, t.strftime("%Y-%m-%d"), f"{v * scale:g}")
+            for shop, scale in (("north", 1.0), ("south", 2.5), ("east", 0.3)) for t, v in air.items()]
+    pd.DataFrame(rows, columns=["shop", "month", "sales"]).to_csv(tmp_path / "shops.csv", index=False)
+    (tmp_path / "tiny.toml").write_text(SUITE)
+    out = tmp_path / "results"
+    api.run(str(tmp_path / "tiny.toml"), datasets=["air_passengers", "shops"],
+            models=["naive", "seasonal_naive", "naive2", "noisy", "raises"], out=out, workers=0,
+            extra_datasets=[data.user_dataset(tmp_path / "shops.csv", id_col="shop", name="shops")])
+    written = _report_files(out)
+    assert {"air_passengers.md", "shops.md", "shops_ranks.png", "LEADERBOARD.md", "results.csv"} <= set(written)
+    assert b"- raises: **failed**" in written["air_passengers.md"] and b"| OWA" in written["shops.md"]
+    store = Store(out / "bench.sqlite", read_only=True)
+    try:
+        report.write_reports(store, store.latest_run_id(), tmp_path / "again")
+    finally:
+        store.close()
+    again = _report_files(tmp_path / "again")
+    assert set(again) == set(written)
+    for name in sorted(written):
         assert again[name] == written[name], f"{name} differs after re-rendering"
 
 
