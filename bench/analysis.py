@@ -60,8 +60,12 @@ def loss_matrix(losses: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     return matrix
 
 
-def significance(table: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
+def significance(table: pd.DataFrame, losses: pd.DataFrame, score=None) -> pd.DataFrame:
     """The dataset tables' tests, aligned with ``table``'s rows.
+
+    The losses are per variant and origin: the absolute error (the tests of the point
+    forecasts), or the quantile loss (of the distributions: ``score`` then ranks the rows, by
+    SQL, ``distribution_scores``; only the rows with losses take part).
 
     - ``dm_*_vs_naive``: Diebold-Mariano against naive; ``dm_p_vs_naive_holm`` adjusts
       the p-values of every honest row (the family the winner was picked from) by Holm.
@@ -81,11 +85,12 @@ def significance(table: pd.DataFrame, losses: pd.DataFrame) -> pd.DataFrame:
         matrix = loss_matrix(losses, ran)
         if matrix.empty:
             continue
+        ran = ran.loc[[i for i in ran.index if i in matrix]]
         n = len(matrix)
         out.loc[ran.index, "dm_df"] = stats.dm_degrees_of_freedom(n, h)
         out.loc[ran.index, "dm_windows"] = stats.non_overlapping_windows(n, h)
         fair = ran[honest(ran)]
-        best, naive = best_of(fair), reference_row(fair, "naive")
+        best, naive = best_of(fair, score), reference_row(fair, "naive", score)
         for ref, prefix in ((best, "vs_best"), (naive, "vs_naive")):
             if ref is None or ref.name not in matrix:
                 continue
@@ -122,18 +127,51 @@ def score_of(row: pd.Series) -> float:
     return row[SCORE["panel"] if row.get("n_series", 1) > 1 else SCORE["single"]]
 
 
-def best_of(rows: pd.DataFrame) -> pd.Series | None:
-    """The row with the lowest score (MAE; a panel's mean MASE), the first of a tie in the rows' order, or None."""
-    return rows.loc[scores(rows).sort_values(kind="stable").index].iloc[0] if len(rows) else None
+def best_of(rows: pd.DataFrame, score=None) -> pd.Series | None:
+    """The row with the lowest score (``scores``: MAE, a panel's mean MASE; or ``score(rows)``), the first
+    of a tie in the rows' order, or None."""
+    if not len(rows):
+        return None
+    return rows.loc[(score or scores)(rows).sort_values(kind="stable").index].iloc[0]
 
 
-def reference_row(rows: pd.DataFrame, model: str) -> pd.Series | None:
+def reference_row(rows: pd.DataFrame, model: str, score=None) -> pd.Series | None:
     """The run of ``model`` a comparison uses: the one labelled as the model, else its best."""
     candidates = rows[(rows["model"] == model) & (rows["n_ok"] > 0)]
     if not len(candidates):
         return None
     named = candidates[candidates["label"] == model]
-    return best_of(named if len(named) else candidates)
+    return best_of(named if len(named) else candidates, score)
+
+
+# ---------------------------------------------------------------------------- distributions
+
+DISTRIBUTION_SCORE = "sql"     # what ranks the forecast distributions: fev's scaled quantile loss
+SKILL_CLIP = (1e-3, 5.0)       # fev's leaderboard clips each relative error to this range
+
+
+def distribution_scores(rows: pd.DataFrame) -> pd.Series:
+    """What ranks each row's forecast distribution within its dataset: its SQL (NaN: it made none)."""
+    return rows[DISTRIBUTION_SCORE]
+
+
+def skill(relative: pd.DataFrame) -> pd.Series:
+    """fev's skill score per row of ``relative`` (errors relative to the reference, datasets in columns):
+    one minus the geometric mean of the ratios, each clipped to ``SKILL_CLIP``."""
+    return 1.0 - stats.geometric_mean(relative.clip(*SKILL_CLIP))
+
+
+def interval_coverage(per_step: pd.DataFrame, rows: pd.DataFrame, inside: dict[float, str]) -> pd.DataFrame:
+    """The share of actuals inside each central interval (index: nominal coverage) of each of ``rows`` with a
+    distribution (columns: their ``variant``), pooled over origins, steps (and series)."""
+    columns = {}
+    if all(column in per_step for column in inside.values()):
+        shares = per_step.groupby(VARIANT_KEYS, sort=False)[list(inside.values())].mean()
+        for _, r in rows.iterrows():
+            key = tuple(r[k] for k in VARIANT_KEYS)
+            if key in shares.index and shares.loc[key].notna().all():
+                columns[r["variant"]] = shares.loc[key].to_numpy(dtype=float)
+    return pd.DataFrame(columns, index=pd.Index(list(inside), name="nominal"))
 
 
 # ---------------------------------------------------------------------------- per step

@@ -91,8 +91,8 @@ class Dataset:
     id_column: str | None = None
     # One series of a panel (``one_series``): the dataset then reads as that series alone (describe).
     series: str | None = None
-    # Accuracy published for this dataset (a CSV with a ``method`` column), shown beside ours.
-    published: CatalogFile | None = None
+    # Accuracy published for this dataset (CSVs with a ``method`` column), shown beside ours.
+    published: tuple[CatalogFile, ...] = ()
 
     @property
     def is_panel(self) -> bool:
@@ -156,11 +156,11 @@ def parse_catalog_entry(path: Path, origin: str = "catalog") -> Dataset:
         entry = tomllib.loads(path.read_text())
         split = entry.pop("split")
         files = tuple(_catalog_file(f, path) for f in entry.pop("files"))
-        published = entry.pop("published", None)
-        if published is not None:
-            published = CatalogFile(**published)
-            if not (published.sha256 and (published.url or published.source)):
-                raise ValueError(f"published file {published.name!r} needs a sha256 and a url or a source")
+        published = entry.pop("published", [])             # [published] (one file) or [[published]]
+        published = tuple(CatalogFile(**p) for p in ([published] if isinstance(published, dict) else published))
+        for f in published:
+            if not (f.sha256 and (f.url or f.source)):
+                raise ValueError(f"published file {f.name!r} needs a sha256 and a url or a source")
         ds = Dataset(files=files, published=published, split=WalkForward(**split), time_format=entry.pop("time_format", None),
                      origin=origin, **entry)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, OSError) as exc:
@@ -825,19 +825,19 @@ def find_file(ds: Dataset, f: CatalogFile) -> tuple[Path, str]:
     return cached, f"downloaded from {url}"
 
 
-def find_published(ds: Dataset) -> Path | None:
-    """The dataset's verified published-results file, or None where it has none or it is nowhere to be had.
+def find_published(ds: Dataset) -> list[Path]:
+    """The dataset's verified published-results files, less those that are nowhere to be had.
 
     A file that is found but fails its sha256 is an error, as any data file's is.
     """
-    if ds.published is None:
-        return None
-    try:
-        return find_file(ds, ds.published)[0]
-    except BenchError as exc:
-        if "sha256 mismatch" in str(exc):
-            raise
-        return None
+    found = []
+    for f in ds.published:
+        try:
+            found.append(find_file(ds, f)[0])
+        except BenchError as exc:
+            if "sha256 mismatch" in str(exc):
+                raise
+    return found
 
 
 def download_url(ds: Dataset, f: CatalogFile) -> str:
@@ -868,9 +868,9 @@ def fetch(names: Iterable[str] | None = None) -> Iterator[tuple[Dataset, Catalog
     for ds in datasets:
         for f in ds.files:
             yield ds, f, *find_file(ds, f)
-        if ds.published is not None:
+        for f in ds.published:
             try:
-                yield ds, ds.published, *find_file(ds, ds.published)
+                yield ds, f, *find_file(ds, f)
             except BenchError as exc:     # a table shown beside the results: a run does not need it
-                yield ds, ds.published, None, f"not fetched ({exc})"
+                yield ds, f, None, f"not fetched ({exc})"
 

@@ -346,7 +346,7 @@ def calibration_figure(coverage: pd.DataFrame, *, dataset: str, colors: dict, re
             grid = np.linspace(0.0, 1.0, 101)
             noise = 2.0 * np.sqrt(grid * (1.0 - grid) / n_targets)
             ax.fill_between(grid, grid - noise, grid + noise, color="0.9", linewidth=0, zorder=0,
-                            label=f"sampling noise of {n_targets} actuals (2 s.e.)")
+                            label=f"sampling noise of {n_targets:,} independent targets (2 s.e.)")
         for name in coverage.columns:
             color, marker = colors.get(name, ("tab:blue", "o"))
             ax.plot(nominal, coverage[name].to_numpy(dtype=float), color=color, marker=marker, markersize=4,

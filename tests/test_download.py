@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import data
@@ -175,8 +176,9 @@ def test_fetch_downloads_verifies_and_caches_the_whole_catalog_then_finds_it_cac
     done = fetch_cli(mirror=server, cache=cache)
     assert done.returncode == 0, done.stderr
     expected = [(name, f.name) for name in data.catalog_names()
-                for f in (*data.get_dataset(name).files, *filter(None, [data.get_dataset(name).published]))]
+                for f in (*data.get_dataset(name).files, *data.get_dataset(name).published)]
     assert ("m4_hourly", "published_hourly_benchmarks.csv") in expected
+    assert ("m4_hourly", "published_hourly_intervals.csv") in expected
     assert done.stdout.splitlines() == [f"{d}/{f}: downloaded from {server}/{d}/{f}, sha256 ok: {cache / d / f}"
                                         for d, f in expected]
     for d, f in expected:       # what the server serves is BENCH_DATA_DIR
@@ -205,16 +207,20 @@ def test_a_published_table_comes_from_the_data_folder_or_a_mirror_checked_by_its
     from bench.report.published import published_values
 
     ds = data.get_dataset("m4_hourly")
-    assert ds.published.name == "published_hourly_benchmarks.csv" and not ds.published.url
-    assert published_values("m4_hourly").loc["Naive2", "smape"] == 18.383     # from BENCH_DATA_DIR
+    assert [f.name for f in ds.published] == ["published_hourly_benchmarks.csv", "published_hourly_intervals.csv"]
+    assert not any(f.url for f in ds.published)
+    values = published_values("m4_hourly")                                     # from BENCH_DATA_DIR
+    assert values.loc["Naive2", "smape"] == 18.383 and values.loc["Naive", "msis"] == 71.245
+    assert np.isnan(values.loc["Naive2", "msis"]) and np.isnan(values.loc["ARIMA", "smape"])   # one table each
     monkeypatch.delenv("BENCH_DATA_DIR")
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
     # No data folder, no cache, no mirror: it has no URL of its own, so the tables go without it.
-    assert data.find_published(ds) is None and published_values("m4_hourly").empty
+    assert data.find_published(ds) == [] and published_values("m4_hourly").empty
     with pytest.raises(BenchError, match="published_hourly_benchmarks.csv has no download URL .*put it in "):
-        data.find_file(ds, ds.published)
+        data.find_file(ds, ds.published[0])
     monkeypatch.setenv("BENCH_MIRROR", server)
     assert published_values("m4_hourly").loc["sNaive", "mase"] == 1.193
+    assert published_values("m4_hourly").loc["ARIMA", "acd"] == 0.001
     # A file that does not match its sha256 is an error, not a table quietly left out.
     (tmp_path / "cache" / "m4_hourly" / "published_hourly_benchmarks.csv").write_text("method,smape\nNaive2,1\n")
     with pytest.raises(BenchError, match="sha256 mismatch"):

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from bench import analysis, metrics, report, stats
+from bench import quantiles as qs
 from bench.runner import params_text
 from tests.test_report import RUN, cell_rows
 
@@ -33,13 +34,18 @@ def panel_frames(dataset, series, models, seeds=(0,)):
                 if isinstance(pred, str):
                     cells.append({**row, "status": "failed", "reason": pred})
                     continue
+                pred, q = pred if isinstance(pred, tuple) else (pred, None)     # (forecast, its quantiles)
                 scale = metrics.seasonal_naive_scale(train, SEASON)
-                scores = metrics.score(y_true=actual, y_pred=pred, scales=[scale])
+                scores = metrics.score(y_true=actual, y_pred=pred, scales=[scale], q_pred=q)
                 cells.append({**row, "status": "ok", "reason": "", **scores, "fit_time_s": 0.2,
-                              "predict_time_s": 0.01, "n_fits": 1, "n_origins": 1, "n_params": 3})
+                              "predict_time_s": 0.01, "n_fits": 1, "n_origins": 1, "n_params": 3,
+                              "intervals": "" if q is None else "normal (test)", "quantile_time_s": 0.0,
+                              "actual_abs_mean": float(np.mean(np.abs(actual)))})
                 origin = str(pd.Timestamp("1970-01-01") + pd.Timedelta(hours=len(train)))
                 forecasts += [dict(cell_id=cell_id, origin_time=origin, step=s + 1, y_true=actual[s], y_pred=pred[s],
-                                   mase_scale=scale) for s in range(HORIZON)]
+                                   mase_scale=scale,
+                                   **dict(zip(qs.COLUMNS, q[s] if q is not None else [np.nan] * len(qs.LEVELS))))
+                              for s in range(HORIZON)]
     return pd.DataFrame(cells), pd.DataFrame(forecasts)
 
 
@@ -60,6 +66,13 @@ def naive(train, seed):
 
 def seasonal_naive(train, seed):
     return train[-SEASON:].copy()
+
+
+def naive_with_intervals(train, seed):
+    """Naive with R's random-walk intervals: sigma from the one-step changes, times sqrt(h)."""
+    sigma = np.sqrt(np.mean(np.diff(train) ** 2))
+    point = naive(train, seed)
+    return point, qs.normal(point, sigma * np.sqrt(np.arange(1, HORIZON + 1)))
 
 
 def naive2(train, seed):            # here only a third forecaster between the two naives
@@ -261,3 +274,27 @@ def test_a_panels_forecasts_are_plotted_one_named_series_at_a_time(panel):
     assert figure.axes[0].get_title().startswith("m4_hourly, series S7: forecasts vs actual")
     actual = next(line for line in figure.axes[0].get_lines() if line.get_label() == "actual").get_ydata()
     np.testing.assert_allclose(actual, make_series(40)["S7"][1])
+
+
+def test_the_published_m4_interval_scores_stand_beside_ours_in_the_distribution_table():
+    from bench import data
+
+    if "m4_hourly" not in data.catalog_names():
+        pytest.skip("the M4 Hourly catalog entry is not in this tree")
+    models = {**MODELS, "naive": ("naive", naive_with_intervals, {})}
+    cells, forecasts = panel_frames("m4_hourly", make_series(12), models)
+    table = report.aggregate(cells, forecasts, RUN)
+    t = by_label(table)
+    assert t.loc["naive", ["published_msis", "published_acd"]].tolist() == [71.245, 0.011]
+    assert np.isfinite(t.loc["naive", "msis"]) and t.loc["naive", "acd"] == abs(t.loc["naive", "coverage_95"] - 0.95)
+    assert np.isnan(t.loc["seasonal_naive", "msis"])          # no distribution: no interval scores
+    section = report.leaderboard(RUN, table, cells).split("## m4_hourly")[1]
+    assert "**Forecast distributions.** Best by SQL: **naive**" in section
+    header = next(line for line in section.splitlines() if line.startswith("| rank (SQL)"))
+    assert [c.strip() for c in header.split("|")[1:-1]] == [
+        "rank (SQL)", "model", "MSIS mean", "ACD", "cover 80%", "cover 95%", "SQL mean", "WQL (pooled)",
+        "SQL / seasonal naive", "published MSIS", "published ACD", "quantiles_s"]
+    assert "| ARIMA " in section and "| ETS " in section          # published, not run here: listed below
+    assert "- no distribution: seasonal_naive, noisy, naive2" in section           # in the table's order
+    files = report.render(RUN, cells, forecasts)
+    assert "m4_hourly_calibration.png" in files and "(m4_hourly_calibration.png)" in files["m4_hourly.md"]

@@ -372,3 +372,27 @@ def test_the_notebook_api_gives_tables_forecasts_and_figures(tiny_run):
     assert html.count("<table") == 2 and "Overall" in html
     loaded = api.load(out)
     pd.testing.assert_frame_equal(loaded.table, res.table)
+
+
+def test_the_dataset_page_judges_the_forecast_distributions_and_shows_their_calibration(tiny_run):
+    _, out = tiny_run
+    page = (out / "google_stock.md").read_text()
+    assert "**Forecast distributions.** Best by SQL: **" in page
+    header = next(line for line in page.splitlines() if line.startswith("| rank (SQL)"))
+    assert [c.strip() for c in header.split("|")[1:-1]] == [
+        "rank (SQL)", "model", "MSIS", "cover 80%", "cover 95%", "SQL", "WQL", "SQL / seasonal naive",
+        "p vs naive (Holm)", "MCS p", "quantiles_s"]
+    assert "- normal, R forecast's naive(): sigma sqrt(h), sigma from the one-step residuals: naive" in page
+    assert "![google_stock: interval calibration](google_stock_calibration.png)" in page
+    assert (out / "google_stock_calibration.png").is_file()
+    # The point table keeps the point metrics only.
+    point = next(line for line in page.splitlines() if line.startswith("| rank ") and "MAE" in line)
+    assert "MSIS" not in point and "sMAPE %" in point
+    csv = pd.read_csv(out / "results.csv")
+    for column in ("msis", "msis_std", "coverage_80", "coverage_95", "sql", "wql", "acd", "dist_rank",
+                   "sql_vs_seasonal_naive", "ql_dm_p_vs_naive_holm", "ql_mcs_p", "intervals", "quantile_time_s"):
+        assert column in csv.columns, column
+    google = csv[csv["dataset"] == "google_stock"].set_index("label")
+    assert google.loc["seasonal_naive", "sql_vs_seasonal_naive"] == 1.0
+    assert google["ql_mcs_p"].notna().sum() >= 2 and google["coverage_95"].between(0, 1).all()
+    assert "distribution skill (SQL)" in (out / "LEADERBOARD.md").read_text()

@@ -1,8 +1,10 @@
 """The report's figures, drawn by ``bench.plots`` from what ``plot_data`` and ``table`` computed.
 
-Per single-series dataset: forecasts against the actuals, accuracy against fit time, MAE
-by horizon step; per panel: accuracy against fit time and the mean ranks over series with
-Nemenyi's critical difference; overall: accuracy against fit time and the rank heat map.
+Per single-series dataset: forecasts against the actuals (with the best distribution's
+80% and 95% intervals), accuracy against fit time, MAE by horizon step; per panel: accuracy
+against fit time and the mean ranks over series with Nemenyi's critical difference; per
+dataset where a model made a distribution: the calibration of its intervals; overall:
+accuracy against fit time and the rank heat map.
 ``render_plots`` gives every PNG of a run by file name; the others return one figure,
 for the pages and for ``bench.api``'s notebook methods. Each variant keeps one colour
 across a run's figures.
@@ -100,6 +102,23 @@ def series_ranks_plot(table: pd.DataFrame, dataset: str, colors: dict | None = N
         colors=colors or _colors(table))
 
 
+def calibration_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict | None = None):
+    """Figure: the observed coverage of each central interval against its nominal level, a line per model that
+    made a distribution; None where none did."""
+    from bench import plots
+    from bench.report.rows import INSIDE
+
+    rows = table[(table["dataset"] == dataset) & analysis.honest(table)]
+    mine = per_step[per_step["dataset"] == dataset]
+    coverage = analysis.interval_coverage(mine, rows, INSIDE)
+    if coverage.empty:
+        return None
+    naive = analysis.reference_row(rows, NAIVE_MODEL)
+    n_targets = int(mine.groupby([c for c in ("series_id", "origin_time", "step") if c in mine]).ngroups)
+    return plots.calibration_figure(coverage, dataset=dataset, colors=colors or _colors(table),
+                                    reference=None if naive is None else naive["variant"], n_targets=n_targets)
+
+
 def _colors(table: pd.DataFrame) -> dict:
     """One colour per variant, in overall order, then the rows the overall table leaves out."""
     from bench import plots
@@ -125,6 +144,9 @@ def render_plots(table: pd.DataFrame, per_step: pd.DataFrame) -> dict[str, bytes
         if not (rows["n_ok"] > 0).any():
             continue
         files = dataset_files(dataset)
+        calibration = calibration_plot(table, per_step, dataset, colors)
+        if calibration is not None:
+            out[files["calibration"]] = plots.png_bytes(calibration)
         if analysis.is_panel(rows).any():
             out[files["cost"]] = plots.png_bytes(cost_plot(table, dataset, colors))
             if rows["series_mean_rank"].notna().sum() >= 2:

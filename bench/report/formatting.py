@@ -16,7 +16,8 @@ OVERALL_FILES = {"cost": "cost_vs_accuracy.png", "ranks": "rank_heatmap.png"}
 
 def dataset_files(dataset: str) -> dict[str, str]:
     return {"page": f"{dataset}.md", "forecasts": f"{dataset}_forecasts.png", "cost": f"{dataset}_cost.png",
-            "steps": f"{dataset}_steps.png", "ranks": f"{dataset}_ranks.png"}
+            "steps": f"{dataset}_steps.png", "ranks": f"{dataset}_ranks.png",
+            "calibration": f"{dataset}_calibration.png"}
 
 
 def unit_of(dataset: str) -> str:

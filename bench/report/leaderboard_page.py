@@ -6,6 +6,7 @@ each dataset's section is the one its page opens with (``dataset_pages.dataset_b
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
@@ -39,8 +40,18 @@ HOW_TO_READ = """How to read:
   is the model confidence set p-value (Hansen, Lunde and Nason 2011, all models at once): below 0.05
   (marked *) a model is outside the 95% set of models the data cannot tell apart from the best.
   Fewer than 4h origins are too few windows for any test, and then no p-value is shown.
+- **Forecast distributions**: every model forecasts quantiles at 13 levels (its own, or conformal ones
+  calibrated on the validation span before the test span). *MSIS* is M4's scaled interval score of the
+  95% interval (width plus 40 times any miss, in units of the in-sample seasonal-naive error); *cover
+  80%/95%* is the share of targets inside the interval (nominal: 80%, 95%); *SQL* is fev's scaled
+  quantile loss over the levels 0.1 ... 0.9 (with every quantile at the point forecast it equals MASE),
+  *WQL* the same loss over the mean |actual|. Lower MSIS, SQL and WQL are better; a coverage is good
+  near its nominal value. The per-origin quantile loss gets the same tests as the absolute error.
+  *distribution skill (SQL)* is fev's skill score: one minus the geometric mean over datasets of SQL
+  divided by seasonal naive's (each ratio clipped to [0.001, 5]); above 0, better than seasonal naive.
 - **Cost**: fit_time_s is the mean wall time of one fit, predict_time_s of one predict call (one
-  origin); n_params counts fitted parameters; refit says when the model was re-estimated."""
+  origin, its quantiles included); n_params counts fitted parameters; refit says when the model was
+  re-estimated."""
 PANEL_HOW_TO_READ = """- **Panels** (a dataset of many series, such as M4 Hourly): every series is walked on its own (M4:
   one origin, the end of its training part); its metrics are averaged over seeds first, then over the
   series (*mean*, as M4 reports) with the *median* beside. sMAPE and MASE are M4's; *OWA* is M4's overall
@@ -51,7 +62,9 @@ PANEL_HOW_TO_READ = """- **Panels** (a dataset of many series, such as M4 Hourly
   no per-origin tests (one origin per series); instead the models are ranked by sMAPE within each
   series (as M4 ranks): Friedman's test says whether the mean ranks differ, and Nemenyi's critical
   difference which pairs do, every pair accounted for (Demsar 2006). *published* columns hold the values
-  the dataset's organisers published for the same method, where the catalog carries them."""
+  the dataset's organisers published for the same method, where the catalog carries them. A panel's
+  *ACD* is M4's |coverage of the 95% interval - 0.95|, the coverage pooled over series and steps; its
+  WQL is pooled as fev pools a task (each series weighted by its mean |actual|)."""
 
 
 def leaderboard(run: dict, table: pd.DataFrame, cells: pd.DataFrame | None = None) -> str:
@@ -84,12 +97,19 @@ def leaderboard(run: dict, table: pd.DataFrame, cells: pd.DataFrame | None = Non
 def overall_table(frame: pd.DataFrame) -> str:
     body = [[r.variant, f"{r.datasets_ok} of {r.datasets_total}", fmt(r.mean_rank),
              fmt(r.geomean_mae_vs_seasonal_naive), fmt_interval(r.rel_mae_lo, r.rel_mae_hi),
-             fmt_share(r.lowest_share), r.wins, fmt_time(r.median_fit_time_s),
-             fmt_params(r.n_params_min, r.n_params_max)]
+             fmt_share(r.lowest_share), r.wins, _skill(r.sql_skill, r.sql_datasets, r.datasets_ok),
+             fmt_time(r.median_fit_time_s), fmt_params(r.n_params_min, r.n_params_max)]
             for r in frame.itertuples()]
     headers = ["model", "ran on", "mean rank (MAE)", "MAE / seasonal naive (geo. mean)", "95% interval",
-               "lowest in", "wins", "median fit_time_s", "n_params"]
+               "lowest in", "wins", "distribution skill (SQL)", "median fit_time_s", "n_params"]
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _skill(skill, n_datasets, n_ran) -> str:
+    """fev's skill score, with the number of datasets it is over where that is fewer than the variant ran on."""
+    if skill is None or not np.isfinite(skill):
+        return "-"
+    return fmt(skill) + (f" ({int(n_datasets)} of {int(n_ran)})" if n_datasets < n_ran else "")
 
 
 def certainty_lines(summary: pd.DataFrame, panels: bool = False) -> list[str]:

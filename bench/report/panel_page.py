@@ -3,8 +3,9 @@
 The section: protocol, verdict (``panel_verdict``: the lowest mean MASE, and which
 models the comparison over series tells apart), the M4-style table (``panel_table``:
 means and medians over series, OWA, the published values, the mean rank over series)
-with its notes and the published values of methods not run here, and the cells that did
-not finish ok. Below it on the page: the plots and the comparison over series
+with its notes and the published values of methods not run here, the forecast
+distributions (``distributions``: M4's interval track beside its published values), and
+the cells that did not finish ok. Below it on the page: the plots and the comparison over series
 (Friedman, Nemenyi). The numbers are ``analysis``'s and ``published``'s.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tabulate import tabulate
 from bench import analysis, metrics
 from bench.report.formatting import (SIGNIFICANCE, dataset_files, fmt3, fmt_params, fmt_rank, fmt_time, p_phrase,
                                      unit_of)
+from bench.report.distributions import distribution_lines, with_distribution
 from bench.report.published import PUBLISHED_METRICS, published_rows, published_values
 from bench.report.sections import not_ok_section, protocol_text
 from bench.report.table import best_row
@@ -35,6 +37,7 @@ def panel_body(dataset: str, rows: pd.DataFrame, cells: pd.DataFrame | None) -> 
              ["No model ran on this dataset.", ""])
     values = published_values(dataset)
     lines += [panel_table(rows, values), "", *_panel_notes(rows, values)]
+    lines += distribution_lines(rows, panel=True)
     return lines + not_ok_section(rows, cells)
 
 
@@ -152,6 +155,8 @@ def panel_page_lines(dataset: str, rows: pd.DataFrame) -> list[str]:
     files = dataset_files(dataset)
     lines = [f"![{dataset}: mean ranks over series with Nemenyi's critical difference]({files['ranks']})", "",
              f"![{dataset}: accuracy vs fit time]({files['cost']})", ""]
+    if len(with_distribution(rows)):
+        lines += [f"![{dataset}: interval calibration]({files['calibration']})", ""]
     compared = rows[rows["series_mean_rank"].notna()].sort_values("series_mean_rank", kind="stable")
     if len(compared) < 2:
         return lines

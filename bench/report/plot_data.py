@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+import numpy as np
+
 from bench import analysis
+from bench import quantiles as qs
 from bench.report.formatting import fmt, unit_of
 from bench.report.table import NAIVE_MODEL
 
@@ -44,20 +47,28 @@ def forecast_plot_data(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str
     steps = steps.assign(origin_offset=steps["origin_time"].map(offset_of))
     actual = (steps.assign(target=steps["origin_offset"] + steps["step"] - 1)
               .groupby("target")["y_true"].first())
-    forecasts, legend_colors, reference = {}, {}, None
+    forecasts, legend_colors, reference, bands = {}, {}, None, None
+    quantile_columns = [c for c in qs.COLUMNS if c in steps]
+    banded = analysis.best_of(chosen[np.isfinite(analysis.distribution_scores(chosen).astype(float))],
+                              analysis.distribution_scores) if "sql" in chosen else None
     for r in chosen.itertuples():
         mine = steps[(steps["label"] == r.label) & (steps["model"] == r.model)
                      & (steps["params_text"] == r.params_text)]
         name = f"{r.variant} (MAE {fmt(r.mae)})"
-        forecasts[name] = mine[["origin_offset", "step", "y_pred"]]
+        forecasts[name] = mine[["origin_offset", "step", "y_pred", *quantile_columns]]
         legend_colors[name] = colors[r.variant]
         if naive is not None and r.Index == naive.name:
             reference = name
+        if banded is not None and r.Index == banded.name:
+            bands = name
     seeded = bool((chosen["n_seeds"] > 1).any())
     return dict(dataset=dataset, unit=unit_of(dataset), actual=actual, forecasts=forecasts,
                 times=target_times(pd.to_datetime(origin_times), step, n_targets, dataset),
                 horizon=horizon, step=step, colors=legend_colors, reference=reference,
-                note="; seeded models: mean forecast over seeds" if seeded else "")
+                note=("; seeded models: mean forecast over seeds" if seeded else "")
+                + (f"\nshaded: the 80% and 95% intervals of {banded['variant']}, the best distribution (SQL) of "
+                   "these" if bands else ""),
+                bands=bands)
 
 
 def target_times(origin_times: pd.DatetimeIndex, step: int, n_targets: int, dataset: str) -> pd.Series:

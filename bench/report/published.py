@@ -1,9 +1,10 @@
 """The accuracy that a panel's organisers published for the methods we also run (numbers only).
 
-A catalog entry may carry a ``[published]`` file (M4 Hourly: its benchmarks' sMAPE, MASE
-and OWA); ``published_values`` reads it, checked by its sha256, and ``published_rows``
-matches its methods to the table's rows. The panel page prints them (``panel_page``);
-the summary table keeps them in its ``published_*`` columns (``table``).
+A catalog entry may carry ``[[published]]`` files (M4 Hourly: its benchmarks' sMAPE, MASE
+and OWA; the 95% intervals' MSIS and ACD of Naive, ETS, ARIMA and two entries);
+``published_values`` reads them, each checked by its sha256, into one table by method, and
+``published_rows`` matches its methods to the table's rows. The panel page prints them
+(``panel_page``); the summary table keeps them in its ``published_*`` columns (``table``).
 """
 from __future__ import annotations
 
@@ -12,38 +13,47 @@ import pandas as pd
 from bench import metrics
 
 PUBLISHED_METRICS = (*metrics.PANEL_MEANS, *(d.name for d in metrics.OF_PANEL))   # sMAPE, MASE, OWA
-# The M4 organisers' names of their benchmarks, and the registry's names of the same methods.
+PUBLISHED_DISTRIBUTION = ("msis", "acd")                                           # M4's interval track
+# The M4 organisers' names of their benchmarks (and standards for comparison), and the registry's
+# names of the same methods.
 PUBLISHED_NAMES = {"Naive": "naive", "sNaive": "seasonal_naive", "Naive2": "naive2", "SES": "ses", "Holt": "holt",
-                   "Damped": "damped", "Theta": "theta", "Com": "com"}
+                   "Damped": "damped", "Theta": "theta", "Com": "com", "ETS": "ets", "ARIMA": "arima"}
 
 
 def published_values(dataset: str) -> pd.DataFrame:
-    """Accuracy published for the dataset, where its catalog entry carries a ``[published]`` file.
+    """Accuracy published for the dataset, from the ``[[published]]`` files of its catalog entry.
 
-    One row per published method (index: the name as published), with the columns of
-    ``PUBLISHED_METRICS`` the file has. The file is found as the data are (BENCH_DATA_DIR,
-    the cache or a mirror) and checked against the entry's sha256 (a mismatch is an error).
-    Empty where there is none or it cannot be had: the tables then go without it.
+    One row per published method (index: the name as published, in the files' order), with
+    the columns of ``PUBLISHED_METRICS`` and ``PUBLISHED_DISTRIBUTION`` the files have (NaN
+    where a method's file has no such column). Each file is found as the data are
+    (BENCH_DATA_DIR, the cache or a mirror) and checked against the entry's sha256 (a
+    mismatch is an error). Empty where there is none or none can be had: the tables then go
+    without it.
     """
     from bench import data
     from bench.errors import BenchError
 
-    empty = pd.DataFrame(columns=list(PUBLISHED_METRICS), index=pd.Index([], name="method"))
+    wanted = [*PUBLISHED_METRICS, *PUBLISHED_DISTRIBUTION]
+    empty = pd.DataFrame(columns=wanted, index=pd.Index([], name="method"))
     try:
         ds = data.get_dataset(dataset)
     except BenchError:              # a dataset of a store that this catalog no longer has
         return empty
-    path = data.find_published(ds)
-    if path is None:
+    frames = []
+    for path in data.find_published(ds):
+        try:
+            frame = pd.read_csv(path)
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError):
+            continue
+        if "method" in frame:
+            frame = frame.set_index("method")
+            frames.append(frame[[m for m in wanted if m in frame]].apply(pd.to_numeric, errors="coerce"))
+    if not frames:
         return empty
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError):
-        return empty
-    if "method" not in frame:
-        return empty
-    frame = frame.set_index("method")
-    return frame[[m for m in PUBLISHED_METRICS if m in frame]].apply(pd.to_numeric, errors="coerce")
+    merged = frames[0]
+    for frame in frames[1:]:
+        merged = merged.combine_first(frame).reindex(list(dict.fromkeys([*merged.index, *frame.index])))
+    return merged[[m for m in wanted if m in merged]].rename_axis("method")
 
 
 def published_rows(rows: pd.DataFrame, values: pd.DataFrame) -> dict:

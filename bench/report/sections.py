@@ -35,9 +35,13 @@ def run_header(run: dict, cells: pd.DataFrame | None) -> list[str]:
         parts = [f"{int(counts[s])} {s}" for s in order if s in counts]
         note = "" if set(counts.index) <= {"ok"} else "; the failed and skipped are listed under each dataset"
         what = "dataset x variant x seed x series" if analysis.panel_datasets(cells) else "dataset x variant x seed"
+        selecting = validation[validation["selection"] != ""]
+        calibrating = validation[validation["selection"] == ""]
         lines.append(f"Cells ({what}): {len(cells)}: {', '.join(parts)}{note}."
-                     + (f" Selections walked {len(validation)} variant x seed cells over the validation span "
-                        "first (listed on the dataset pages)." if len(validation) else ""))
+                     + (f" Selections walked {len(selecting)} variant x seed cells over the validation span "
+                        "first (listed on the dataset pages)." if len(selecting) else "")
+                     + (f" {len(calibrating)} cells walked the validation span to calibrate conformal intervals "
+                        "(models without a forecast distribution of their own)." if len(calibrating) else ""))
     return lines
 
 

@@ -1,9 +1,10 @@
 """A single-series dataset's section (on the leaderboard and its page) and the rest of its page.
 
 The section: protocol, verdict (``series_verdict``), the dataset table (``dataset_table``:
-rank, metrics ± seeds, tests, cost, refit, status) with the notes its numbers rest on,
-and the cells that did not finish ok. Below it on the page: the forecast and cost plots,
-every test statistic, and MAE by horizon step of the leading models and naive.
+rank, point metrics ± seeds, tests, cost, refit, status) with the notes its numbers rest
+on, the forecast distributions (``distributions``), and the cells that did not finish ok.
+Below it on the page: the forecast, cost and calibration plots, every test statistic, and
+MAE by horizon step of the leading models and naive.
 A panel's section and page are ``panel_page``'s.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from bench import analysis, metrics
+from bench.report.distributions import distribution_lines, with_distribution
 from bench.report.formatting import dataset_files, fmt, fmt_p, fmt_rank, fmt_time, unit_of
 from bench.report.plot_data import leading_rows
 from bench.report.sections import not_ok_section, protocol_text
@@ -31,6 +33,7 @@ def series_body(dataset: str, rows: pd.DataFrame, cells: pd.DataFrame | None) ->
     else:
         lines += ["No model ran on this dataset.", ""]
     lines += [dataset_table(rows), "", *_table_notes(rows)]
+    lines += distribution_lines(rows, panel=False)
     return lines + not_ok_section(rows, cells)
 
 
@@ -41,6 +44,8 @@ def series_page_lines(table: pd.DataFrame, dataset: str, rows: pd.DataFrame,
     files = dataset_files(dataset)
     lines = [f"![{dataset}: forecasts vs actual]({files['forecasts']})", "",
              f"![{dataset}: accuracy vs fit time]({files['cost']})", ""]
+    if len(with_distribution(rows)):
+        lines += [f"![{dataset}: interval calibration]({files['calibration']})", ""]
     lines += _test_lines(rows)
     if per_step is not None:
         lines += _step_lines(table, per_step, dataset)
@@ -60,14 +65,14 @@ def dataset_table(rows: pd.DataFrame) -> str:
             "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}", r.refit,
             r.status if r.n_seeds == 1 else f"{r.status} ({r.n_seeds} seeds)",
         ])
-    headers = ["rank", "model", "params", *(d.header for d in metrics.PER_CELL), "MAE / naive",
+    headers = ["rank", "model", "params", *(d.header for d in metrics.POINT), "MAE / naive",
                "p vs naive (Holm)", "MCS p", "fit_time_s", "predict_time_s", "n_params", "refit", "status"]
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
 def _metric_cells(r) -> list[str]:
     cells = []
-    for d in metrics.PER_CELL:
+    for d in metrics.POINT:
         note = getattr(r, f"{d.name}_note", "")
         cells.append("n/a" if note and r.n_ok else fmt(getattr(r, d.name), getattr(r, f"{d.name}_std")))
     return cells

@@ -15,7 +15,7 @@ import pandas as pd
 
 from bench import analysis, metrics, selection, stats
 from bench.report.formatting import SIGNIFICANCE, fmt
-from bench.report.published import PUBLISHED_METRICS, published_rows, published_values
+from bench.report.published import PUBLISHED_DISTRIBUTION, PUBLISHED_METRICS, published_rows, published_values
 from bench.report.rows import VARIANT_KEYS, losses_of, mean_forecasts, test_cells
 
 METRIC_NAMES = list(metrics.STORED)
@@ -94,6 +94,9 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
         row["n_origins"] = ok["n_origins"].max() if len(ok) else np.nan
         row["n_params"] = ok["n_params"].median() if len(ok) else np.nan
         row["fit_info"] = fit_info_text(ok["fit_info"])
+        row["intervals"] = _most_frequent(ok["intervals"]) if "intervals" in ok else ""
+        row["quantile_time_s"] = ((ok["quantile_time_s"] / ok["n_origins"]).mean()
+                                  if "quantile_time_s" in ok and len(ok) else np.nan)
         mode = group["selection"].iloc[0]
         row["selection"] = {"validation": selection.VALIDATION_NOTE, "test": selection.TEST_NOTE}.get(mode, "")
         if mode == "validation" and not len(ok):
@@ -128,6 +131,7 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
             if losses is not None else None)
     for column in analysis.BOOTSTRAP_COLUMNS:
         table[column] = np.nan if boot is None else table["variant"].map(boot[column])
+    table = _with_distribution_columns(table, per_step)
     if run is not None:
         table["run_id"] = run["run_id"]
         table["suite"] = run["suite"]
@@ -137,11 +141,40 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
     return table
 
 
+DISTRIBUTION_COLUMNS = ["intervals", "quantile_time_s", *(d.name for d in metrics.DISTRIBUTION_OF_PANEL),
+                        "dist_rank", "sql_vs_seasonal_naive", *(f"ql_{c}" for c in analysis.SIGNIFICANCE_COLUMNS)]
+
+
+def _with_distribution_columns(table: pd.DataFrame, per_step: pd.DataFrame | None) -> pd.DataFrame:
+    """The forecast distributions' columns: how they were made, ACD, the rank by SQL within the dataset, SQL
+    relative to seasonal naive's (fev's skill is one minus their geometric mean), and the tests of the
+    per-origin quantile loss (``ql_*``: as the point forecasts' are, by ``analysis.significance``)."""
+    ran = (table["n_ok"] > 0) & (table["selection"] != selection.TEST_NOTE)
+    for d in metrics.DISTRIBUTION_OF_PANEL:
+        table[d.name] = [d.of_panel_means(r) if r["n_ok"] > 0 else np.nan for _, r in table.iterrows()]
+    scores = analysis.distribution_scores(table)
+    table["dist_rank"] = scores.where(ran).groupby(table["dataset"]).rank(method="average")
+    table["sql_vs_seasonal_naive"] = scores / _reference_score(table, REFERENCE_MODEL, analysis.distribution_scores)
+    losses = losses_of(per_step, "qloss") if per_step is not None else None
+    tests = (analysis.significance(table, losses, analysis.distribution_scores)
+             if losses is not None and len(losses) else None)
+    for column in analysis.SIGNIFICANCE_COLUMNS:
+        table[f"ql_{column}"] = np.nan if tests is None else tests[column]
+    order = [c for c in table.columns if c not in DISTRIBUTION_COLUMNS]
+    return table[[*order, *DISTRIBUTION_COLUMNS]]
+
+
+def _most_frequent(texts: pd.Series) -> str:
+    texts = [t for t in texts.fillna("") if t]
+    return max(dict.fromkeys(texts), key=texts.count) if texts else ""
+
+
 def _with_panel_columns(table: pd.DataFrame, cells: pd.DataFrame, panels: set[str]) -> pd.DataFrame:
     """The panel tables' columns, after every other: OWA, the comparison over series, published values."""
     for column in analysis.PANEL_DATASET_COLUMNS:
         table[column] = np.nan
-    published = [f"published_{name}" for name in PUBLISHED_METRICS]
+    names = [*PUBLISHED_METRICS, *PUBLISHED_DISTRIBUTION]
+    published = [f"published_{name}" for name in names]
     for column in published:
         table[column] = np.nan
     for dataset in sorted(panels):
@@ -155,7 +188,7 @@ def _with_panel_columns(table: pd.DataFrame, cells: pd.DataFrame, panels: set[st
                 comparison.n_series, comparison.friedman_p, comparison.critical_difference)
         values = published_values(dataset)
         for i, method in published_rows(rows, values).items():
-            table.loc[i, published] = values.reindex(columns=list(PUBLISHED_METRICS)).loc[method].to_numpy(dtype=float)
+            table.loc[i, published] = values.reindex(columns=names).loc[method].to_numpy(dtype=float)
     order = [c for c in table.columns if c not in analysis.PANEL_COLUMNS and c not in published]
     return table[[*order, *analysis.PANEL_COLUMNS, *published]]
 
@@ -189,12 +222,14 @@ def _variant_names(table: pd.DataFrame) -> list[str]:
     return [f"{n} [{m}]" if n in clash else n for n, m in zip(names, table["model"])]
 
 
-def _reference_score(table: pd.DataFrame, model: str) -> pd.Series:
-    """Per row: the score (``analysis.scores``: MAE, a panel's mean MASE) of its dataset's run of ``model``."""
+def _reference_score(table: pd.DataFrame, model: str, score=None) -> pd.Series:
+    """Per row: the score (``analysis.scores``: MAE, a panel's mean MASE; or ``score``'s) of its dataset's run
+    of ``model``."""
     ref = {}
     for dataset, rows in table.groupby("dataset", sort=True):
-        row = analysis.reference_row(rows, model)
-        ref[dataset] = analysis.score_of(row) if row is not None else np.nan
+        row = analysis.reference_row(rows, model, score)
+        value = np.nan if row is None else (analysis.score_of(row) if score is None else score(row.to_frame().T).iloc[0])
+        ref[dataset] = value
     return table["dataset"].map(ref)
 
 
@@ -217,7 +252,9 @@ def overall(table: pd.DataFrame) -> pd.DataFrame:
     """One row per model variant across the datasets, best first.
 
     Mean rank and wins are over the datasets where the variant ran; the geometric mean
-    of MAE relative to seasonal naive is over the datasets where both ran. Variants that
+    of MAE relative to seasonal naive is over the datasets where both ran, and so is the
+    skill of its distributions (fev's: one minus the geometric mean of SQL relative to
+    seasonal naive's, each ratio clipped to [0.001, 5]; ``sql_datasets`` counts them). Variants that
     ran on more datasets come first, then lower mean rank: a variant that ran on one
     dataset only cannot top the table on that one dataset. ``rel_mae_lo``/``rel_mae_hi``
     bound the relative MAE's bootstrap interval, and ``lowest_share`` is how often the
@@ -229,6 +266,8 @@ def overall(table: pd.DataFrame) -> pd.DataFrame:
     # A panel counts as one dataset, by its score (mean MASE over its series).
     mae = ran.assign(_score=analysis.scores(ran)).pivot(index="variant", columns="dataset", values="_score").reindex(names)
     relative = ran.pivot(index="variant", columns="dataset", values="mae_vs_seasonal_naive").reindex(names)
+    relative_sql = (ran.pivot(index="variant", columns="dataset", values="sql_vs_seasonal_naive").reindex(names)
+                    if "sql_vs_seasonal_naive" in ran else pd.DataFrame(index=names, dtype=float))
     by_variant = ran.groupby("variant")
     frame = pd.DataFrame({
         "variant": names,
@@ -241,6 +280,9 @@ def overall(table: pd.DataFrame) -> pd.DataFrame:
         "n_params_min": by_variant["n_params"].min().reindex(names).to_numpy(),
         "n_params_max": by_variant["n_params"].max().reindex(names).to_numpy(),
     })
+    # fev's skill score of the distributions: one minus the geometric mean of SQL relative to seasonal naive's.
+    frame["sql_skill"] = analysis.skill(relative_sql).reindex(names).to_numpy(dtype=float)
+    frame["sql_datasets"] = relative_sql.notna().sum(axis=1).reindex(names).to_numpy()
     for column, name in zip(analysis.BOOTSTRAP_COLUMNS, ["rel_mae_lo", "rel_mae_hi", "lowest_share"]):
         values = by_variant[column].first() if column in ran else pd.Series(dtype=float)
         frame[name] = values.reindex(names).to_numpy(dtype=float)
