@@ -164,7 +164,7 @@ def test_m4_hourly_is_fetched_from_a_mirror_verified_and_read_from_the_cache(tmp
     with serving(data_dir) as url:
         monkeypatch.setenv("BENCH_MIRROR", url)
         fetched = [(f.name, how) for _, f, _, how in data.fetch([M4])]
-        files = [*ds.files, ds.published]       # the published accuracy, beside the data
+        files = [*ds.files, *ds.published]      # the published accuracy, beside the data
         assert fetched == [(f.name, f"downloaded from {url}/m4_hourly/{f.name}") for f in files]
         assert [how for *_, how in data.fetch([M4])] == ["cached", "cached", "cached"]
     panel = data.load_panel(ds)          # the mirror is gone: the cache serves
