@@ -166,11 +166,11 @@ def test_m4_hourly_is_fetched_from_a_mirror_verified_and_read_from_the_cache(tmp
         fetched = [(f.name, how) for _, f, _, how in data.fetch([M4])]
         files = [*ds.files, *ds.published]      # the published accuracy, beside the data
         assert fetched == [(f.name, f"downloaded from {url}/m4_hourly/{f.name}") for f in files]
-        assert [how for *_, how in data.fetch([M4])] == ["cached", "cached", "cached"]
+        assert [how for *_, how in data.fetch([M4])] == ["cached"] * 4
     panel = data.load_panel(ds)          # the mirror is gone: the cache serves
     assert len(panel) == 414
     assert sorted(p.name for p in (tmp_path / "cache" / M4).iterdir()) == [
-        "Hourly-test.csv", "Hourly-train.csv", "published_hourly_benchmarks.csv"]
+        "Hourly-test.csv", "Hourly-train.csv", "published_hourly_benchmarks.csv", "published_hourly_intervals.csv"]
 
 
 # --------------------------------------------------------------------------- a user's panel, long format
