@@ -25,7 +25,7 @@ from bench import metrics, selection, stats
 
 VARIANT_KEYS = ["dataset", "label", "model", "params_text"]
 SIGNIFICANCE_COLUMNS = ["dm_stat_vs_best", "dm_p_vs_best", "dm_stat_vs_naive", "dm_p_vs_naive",
-                        "dm_p_vs_naive_holm", "mcs_p", "dm_df", "dm_windows"]
+                        "dm_p_vs_naive_holm", "mcs_p", "dm_df", "dm_windows", "share_below_best"]
 BOOTSTRAP_COLUMNS = ["overall_rel_mae_lo", "overall_rel_mae_hi", "overall_lowest_share"]
 BOOTSTRAP_DRAWS = 1000
 BOOTSTRAP_SEED = 13
@@ -75,6 +75,9 @@ def significance(table: pd.DataFrame, losses: pd.DataFrame, score=None) -> pd.Da
       ``mcs_p >= 0.05`` is in the 95% set of models the data cannot tell from the best.
     - ``dm_df``: the tests' degrees of freedom; ``dm_windows``: non-overlapping windows.
       With fewer than four windows every p-value is NaN (``stats.too_few_windows``).
+    - ``share_below_best``: the share of origins where the row's loss is below the best's:
+      what keeps a model with a much larger mean loss in the confidence set (losses that swing
+      around the best's rather than sit above them).
     """
     out = pd.DataFrame(np.nan, index=table.index, columns=SIGNIFICANCE_COLUMNS)
     for _, rows in table.groupby("dataset", sort=True):
@@ -91,6 +94,9 @@ def significance(table: pd.DataFrame, losses: pd.DataFrame, score=None) -> pd.Da
         out.loc[ran.index, "dm_windows"] = stats.non_overlapping_windows(n, h)
         fair = ran[honest(ran)]
         best, naive = best_of(fair, score), reference_row(fair, "naive", score)
+        if best is not None and best.name in matrix:
+            below = matrix.lt(matrix[best.name], axis=0).mean()
+            out.loc[below.index, "share_below_best"] = below.to_numpy()
         for ref, prefix in ((best, "vs_best"), (naive, "vs_naive")):
             if ref is None or ref.name not in matrix:
                 continue

@@ -30,6 +30,7 @@ DPI = 110
 MIN_TIME_S = 1e-6           # a log axis cannot show 0 s; faster fits are drawn here
 ACTUAL_COLOR = "black"
 MARKERS = "osD^vP*Xh<>p"
+LINESTYLES = ["-", (0, (5, 1.5)), (0, (3, 1, 1, 1)), (0, (1, 1))]
 
 
 @contextlib.contextmanager
@@ -94,7 +95,7 @@ def forecasts_figure(*, dataset: str, unit: str, actual: pd.Series, forecasts: d
                 ax.axvline(times[offset], color="0.85", linewidth=0.8, zorder=0)
         ax.plot(times[actual.index].to_numpy(), actual.to_numpy(), color=ACTUAL_COLOR, linewidth=1.6,
                 marker="o" if few_points else None, markersize=3, label="actual", zorder=3)
-        for name, rows in forecasts.items():
+        for i, (name, rows) in enumerate(forecasts.items()):
             color, marker = colors.get(name, ("tab:blue", "o"))
             # One-step forecasts are joined into one line; longer paths are drawn apart, so the
             # jump where a new origin's forecast starts stays visible.
@@ -102,9 +103,11 @@ def forecasts_figure(*, dataset: str, unit: str, actual: pd.Series, forecasts: d
             for k, path in enumerate(paths):
                 path = path.sort_values(["origin_offset", "step"])
                 x = times[path["origin_offset"].to_numpy() + path["step"].to_numpy() - 1].to_numpy()
-                ax.plot(x, path["y_pred"].to_numpy(), color=color, linewidth=1.3,
-                        marker=marker if few_points else None, markersize=3.5,
-                        linestyle="--" if name == reference else "-",
+                # Two models with the same forecasts would hide each other: each its own dash pattern,
+                # and markers at points offset by model, so both stay visible.
+                ax.plot(x, path["y_pred"].to_numpy(), color=color, linewidth=1.3, marker=marker, markersize=3.5,
+                        markevery=None if few_points else (i % 4, max(4, len(x) // 10)),
+                        linestyle="--" if name == reference else LINESTYLES[i % len(LINESTYLES)],
                         label=name if k == 0 else None, zorder=2)
                 if name == bands:
                     for nominal, alpha in ((95, 0.13), (80, 0.22)):

@@ -85,17 +85,38 @@ class NonFiniteForecast(RuntimeError):
 
 
 def summarise_fit_infos(infos: list[dict]) -> dict:
-    """Numbers (not bools) become their mean over fits; anything else its most frequent value."""
+    """Numbers (not bools) become their mean over fits; anything else its most frequent value.
+
+    Whole numbers (a batch size, the epochs trained) stay whole: one value where every fit
+    agrees, else the range ``"32-128"`` they took (a mean batch size of 73.12 is no setting).
+    """
     out = {}
     for key in dict.fromkeys(k for info in infos for k in info):
         values = [info[key] for info in infos if key in info]
         if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                for v in values):
-            out[key] = float(np.mean(values))
+            whole = all(float(v).is_integer() for v in values)
+            if whole:
+                low, high = int(min(values)), int(max(values))
+                out[key] = low if low == high else f"{low}-{high}"
+            else:
+                out[key] = float(np.mean(values))
         else:
             texts = [str(v) for v in values]
-            out[key] = max(dict.fromkeys(texts), key=texts.count)
+            out[key] = _widest_range(texts) if all(_is_range(t) for t in texts) else max(dict.fromkeys(texts),
+                                                                                         key=texts.count)
     return out
+
+
+def _is_range(text: str) -> bool:
+    low, sep, high = text.partition("-")
+    return low.isdigit() and (not sep or high.isdigit())
+
+
+def _widest_range(texts: list[str]) -> int | str:
+    """Whole numbers and ranges of them (per-cell summaries) as one: ``"32-64"`` and ``"128"`` make ``"32-128"``."""
+    bounds = [int(b) for t in texts for b in t.split("-")]
+    return min(bounds) if min(bounds) == max(bounds) else f"{min(bounds)}-{max(bounds)}"
 
 
 def _timed(call: Callable, *args):

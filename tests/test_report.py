@@ -130,6 +130,9 @@ def test_overall_table_ranks_and_relative_mae_across_datasets(toy):
     assert overall.loc["seasonal_naive", "geomean_mae_vs_seasonal_naive"] == pytest.approx(1.0)
     assert overall.loc["good", "wins"] == 1 and overall.loc["seasonal_naive", "wins"] == 1
     assert list(report.overall(table)["variant"])[-1] == "broken"      # ran nowhere: last
+    # The order is the verdict the caption names: relative MAE first, the mean rank only breaks ties.
+    ran = report.overall(table).dropna(subset=["geomean_mae_vs_seasonal_naive"])
+    assert ran["geomean_mae_vs_seasonal_naive"].is_monotonic_increasing
 
 
 def test_rendering_twice_gives_the_same_bytes_for_every_file(toy):
@@ -195,6 +198,27 @@ def test_the_confidence_set_keeps_what_the_data_cannot_separate_from_the_winner_
     rows = report.aggregate(cells, forecasts, RUN)
     assert ("Every other model is significantly worse than the winner: the 95% model confidence set over all 3 "
             "holds the winner alone.") in report.verdict(rows)
+
+
+def test_a_model_far_worse_on_average_that_stays_in_the_confidence_set_gets_one_sentence_why():
+    # volatile: beats the best on about half of the origins, but loses by a lot on the others;
+    # steady: a little worse than the best at nearly every origin.
+    rng = np.random.default_rng(4)
+    actual = 100 + rng.normal(0, 1, (20, 1))
+    best = actual + 1.0
+    volatile = actual + np.where(np.arange(20)[:, None] % 7 == 3, 20.0, 0.0)      # 3 large misses, 17 hits
+    steady = actual + 1.2 + rng.normal(0, 0.01, (20, 1))
+    cells, forecasts = cell_rows("toy", actual, {"best": ("best", best, {}), "volatile": ("volatile", volatile, {}),
+                                                 "steady": ("steady", steady, {})})
+    table = report.aggregate(cells, forecasts, RUN)
+    rows = table.set_index("label", drop=False)
+    assert rows.loc["volatile", "mae"] > 1.5 * rows.loc["best", "mae"]
+    assert rows.loc["volatile", "mcs_p"] >= 0.05 > rows.loc["steady", "mcs_p"]
+    page = report.dataset_page(RUN, table, "toy", cells)
+    share = f"{rows.loc['volatile', 'share_below_best']:.0%}"
+    assert (f"The confidence set asks whether a model's per-origin losses sit above the best's, not how far apart "
+            f"the means are: volatile (MAE +") in page
+    assert f"has the smaller loss at {share} of the origins, so the data cannot call it worse, while steady" in page
 
 
 @pytest.mark.parametrize("smallest, why", [
@@ -396,3 +420,11 @@ def test_the_dataset_page_judges_the_forecast_distributions_and_shows_their_cali
     assert google.loc["seasonal_naive", "sql_vs_seasonal_naive"] == 1.0
     assert google["ql_mcs_p"].notna().sum() >= 2 and google["coverage_95"].between(0, 1).all()
     assert "distribution skill (SQL)" in (out / "LEADERBOARD.md").read_text()
+
+
+def test_a_users_monthly_series_not_yet_in_the_catalog_gets_its_plot_dates_by_the_month():
+    from bench.report.plot_data import target_times
+
+    origins = pd.date_range("1970-01-01", periods=13, freq="MS")
+    times = target_times(origins, 1, 24, "not_in_any_catalog")
+    assert list(times) == list(pd.date_range("1970-01-01", periods=24, freq="MS"))   # not 30.4-day steps

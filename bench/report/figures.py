@@ -53,11 +53,11 @@ def cost_plot(table: pd.DataFrame, dataset: str | None = None, colors: dict | No
     colors = colors or _colors(table)
     if dataset is not None and analysis.is_panel(table[table["dataset"] == dataset]).any():
         ran = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]
-        points = pd.DataFrame({"name": ran["variant"], "cost_s": ran["fit_time_total_s"],
+        points = pd.DataFrame({"name": ran["variant"], "cost_s": ran["fit_time_s"],
                                "error": analysis.scores(ran), "n_params": ran["n_params"]})
         return plots.cost_accuracy_figure(
             points, colors=colors, title=f"{dataset}: accuracy vs fit time (lower left is better)",
-            xlabel="wall time of fitting one series (s, log scale; mean over series)",
+            xlabel="mean wall time of one fit of one series (s, log scale)",
             ylabel="MASE (mean over series)")
     if dataset is not None:
         ran = table[(table["dataset"] == dataset) & (table["n_ok"] > 0)]

@@ -20,12 +20,14 @@ HOW_TO_READ = """How to read:
 
 - Every model is walked forward over the last points of each series and never sees a value at or
   after the origin it forecasts from. Errors are averaged over every origin and horizon step.
-- **Overall**: *mean rank* is the mean over datasets of a variant's rank by MAE (1 = most accurate);
-  *MAE / seasonal naive* is the geometric mean over datasets of its MAE divided by seasonal naive's
-  (below 1: better than repeating the last season), with a *95% interval* from a bootstrap of each
-  dataset's origins; *lowest in* is the share of bootstrap draws in which it has the lowest relative MAE
-  of the variants that ran everywhere; *wins* counts the datasets where its MAE is the lowest. Variants
-  that ran on fewer datasets are listed after those that ran on all.
+- **Overall**: rows are ordered by *MAE / seasonal naive*, the geometric mean over datasets of a
+  variant's MAE divided by seasonal naive's (below 1: better than repeating the last season; fev orders
+  its leaderboard by the same ratio), so the first row is the overall verdict; its *95% interval* comes
+  from a bootstrap of each dataset's origins, and *lowest in* is the share of bootstrap draws in which it
+  has the lowest relative MAE of the variants that ran everywhere. *mean rank* is the mean over datasets
+  of a variant's rank by MAE (1 = most accurate; it orders the table where seasonal naive did not run);
+  *wins* counts the datasets where its MAE is the lowest. Variants that ran on fewer datasets are listed
+  after those that ran on all.
 - **Per dataset**: MAE and RMSE are in the series' unit, MAPE and sMAPE in percent (MAPE reads n/a where
   test actuals come near zero, with the reason under the table); MASE divides each error by the
   in-sample seasonal-naive MAE of the history at its origin; *MAE / naive* above 1 means worse than

@@ -58,7 +58,7 @@ def panel_table(rows: pd.DataFrame, values: pd.DataFrame | None = None) -> str:
         body.append([
             fmt_rank(r.rank), f"{r.label} [{r.selection}]" if r.selection else r.label, r.params_text or "-",
             *cells, "-" if np.isnan(r.series_mean_rank) else f"{r.series_mean_rank:.2f}",
-            fmt_time(r.fit_time_total_s), "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}",
+            fmt_time(r.fit_time_s), "-" if np.isnan(r.n_params) else f"{int(r.n_params):,}",
             ("best, " if best is not None and r.Index == best.name else "")
             + (r.status if r.n_seeds == 1 else f"{r.status} ({r.n_seeds} seeds)"),
         ])
@@ -69,7 +69,7 @@ def panel_table(rows: pd.DataFrame, values: pd.DataFrame | None = None) -> str:
     headers += [d.header for d in metrics.OF_PANEL]
     headers += [f"published {metrics.BY_NAME[m].header}" for m in shown]
     headers += [f"mean rank over series ({metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]})",
-                "fit_time_s per series", "n_params (median)", "status"]
+                "fit_time_s", "n_params (median)", "status"]
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
@@ -84,9 +84,9 @@ def _panel_notes(rows: pd.DataFrame, values: pd.DataFrame) -> list[str]:
             "seeds of the panel mean); *rank* orders the models by mean MASE"
             + (f"; {owa.header} is relative to {owa.reference}'s panel means"
                + ("" if rows[owa.name].notna().any() else f", and {owa.reference} did not run here") if owa else "")
-            + ". fit_time_s per series is the wall time of fitting one series (all its fits), mean over series; "
-              "for a global model, its share of the one fit on the whole panel (that fit's time over the number of "
-              "series).")
+            + ". fit_time_s is, as in every table, the mean wall time of one fit: of one series (mean over series "
+              "and fits); for a global model, its share of one fit on the whole panel (that fit's time over the "
+              "number of series).")
         incomplete = ran[ran["n_series_ok"] < ran["n_series"]]
         if len(incomplete):
             lines.append("Means over fewer series (a model that did not finish on every series): " + ", ".join(
@@ -145,7 +145,7 @@ def panel_verdict(rows: pd.DataFrame) -> str:
         middle += " Not compared (did not finish on every series): " + ", ".join(
             f"{r.variant} ({int(r.n_series_ok)} of {int(r.n_series)})" for r in left_out.itertuples()) + "."
     n_params = best["n_params"]
-    cost = (f"Cost of {best['variant']}: {fmt_time(best['fit_time_total_s'])} s of fitting per series, "
+    cost = (f"Cost of {best['variant']}: {fmt_time(best['fit_time_s'])} s per fit of one series, "
             f"{fmt_params(n_params, n_params)} fitted parameter{'' if n_params == 1 else 's'} (median over series).")
     return " ".join([head, middle, cost])
 

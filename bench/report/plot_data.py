@@ -84,15 +84,25 @@ def target_times(origin_times: pd.DatetimeIndex, step: int, n_targets: int, data
 
     try:
         freq = pd.tseries.frequencies.to_offset(data.get_dataset(dataset).frequency)
-    except BenchError:      # not in the catalog: the origins' own spacing
-        gap = (origin_times[-1] - origin_times[0]) / max(1, (len(origin_times) - 1) * step)
-        freq = pd.tseries.frequencies.to_offset(gap if len(origin_times) > 1 else "D")
+    except BenchError:      # not in the catalog (a user's series not registered yet): the origins' own spacing
+        freq = _origin_frequency(origin_times, step)
     times = []
     for offset in range(n_targets):
         i = min(offset // step, len(origin_times) - 1)     # the last origin at or before it
         k = offset - i * step
         times.append(origin_times[i] + k * freq if k else origin_times[i])
     return pd.Series(pd.DatetimeIndex(times), index=range(n_targets))
+
+
+def _origin_frequency(origin_times: pd.DatetimeIndex, step: int):
+    """The series' frequency from its origins: the calendar's (``MS``: month starts) where pandas can name it
+    and origins are one point apart, else their mean spacing over ``step``."""
+    if step == 1 and len(origin_times) >= 3:
+        named = pd.infer_freq(origin_times)
+        if named:
+            return pd.tseries.frequencies.to_offset(named)
+    gap = (origin_times[-1] - origin_times[0]) / max(1, (len(origin_times) - 1) * step)
+    return pd.tseries.frequencies.to_offset(gap if len(origin_times) > 1 else "D")
 
 
 def rank_grid(table: pd.DataFrame, summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from bench import analysis, metrics
 from bench.report.distributions import distribution_lines, with_distribution
-from bench.report.formatting import dataset_files, fmt, fmt_p, fmt_rank, fmt_time, unit_of
+from bench.report.formatting import SIGNIFICANCE, dataset_files, fmt, fmt_p, fmt_rank, fmt_time, unit_of
 from bench.report.plot_data import leading_rows
 from bench.report.sections import not_ok_section, protocol_text
 from bench.report.series_verdict import test_layout_text, tested_row, too_few_windows_text, verdict
@@ -88,11 +88,42 @@ def _table_notes(rows: pd.DataFrame) -> list[str]:
                      f"Tests on {test_layout_text(rows)}; *p vs naive* is Holm-adjusted over the {family} "
                      "models compared with naive; *MCS p* below 0.05 (*) puts a model outside the 95% model "
                      "confidence set, significantly worse than the best.")
+    why = _confidence_set_note(rows)
+    if why:
+        lines.append(why)
     notes = rows.loc[rows["n_ok"] > 0, "mape_note"] if "mape_note" in rows else pd.Series(dtype=str)
     if notes.astype(bool).any():
         lines.append(f"n/a in MAPE %: {notes[notes.astype(bool)].iloc[0]}. sMAPE (bounded by 200%) and MASE "
                      "are shown beside it.")
     return [line for text in lines for line in (text, "")]
+
+
+FAR_ABOVE_BEST = 1.2           # a model this far above the best's MAE that the confidence set keeps gets a word
+
+
+def _confidence_set_note(rows: pd.DataFrame) -> str:
+    """Why a model with a much larger MAE can stay in the confidence set, where one does (one sentence)."""
+    best = best_row(rows)
+    if best is None or "share_below_best" not in rows or not rows["mcs_p"].notna().any():
+        return ""
+    ran = rows[analysis.honest(rows) & rows["mcs_p"].notna() & (rows.index != best.name)]
+    kept = ran[(ran["mcs_p"] >= SIGNIFICANCE) & (ran["mae"] >= FAR_ABOVE_BEST * best["mae"])]
+    if kept.empty:
+        return ""
+    far = kept.sort_values("mae", ascending=False, kind="stable").iloc[0]
+    out = ran[(ran["mcs_p"] < SIGNIFICANCE) & (ran["mae"] < far["mae"])]
+    text = (f"The confidence set asks whether a model's per-origin losses sit above the best's, not how far apart "
+            f"the means are: {far['variant']} (MAE {_above(far, best)}) has the smaller loss at "
+            f"{far['share_below_best']:.0%} of the origins, so the data cannot call it worse")
+    if len(out):
+        closest = out.sort_values("mae", kind="stable").iloc[0]
+        text += (f", while {closest['variant']} (MAE {_above(closest, best)}) is smaller at "
+                 f"{closest['share_below_best']:.0%} and is out")
+    return text + "."
+
+
+def _above(r: pd.Series, best: pd.Series) -> str:
+    return f"{100 * (r['mae'] / best['mae'] - 1):+.0f}% on the best's"
 
 
 def _test_lines(rows: pd.DataFrame) -> list[str]:
