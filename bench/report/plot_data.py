@@ -98,8 +98,9 @@ def _origin_frequency(origin_times: pd.DatetimeIndex, step: int):
     """The series' frequency from its origins: the calendar's (``MS``: month starts) where pandas can name it
     and origins are one point apart, else their mean spacing over ``step``."""
     if step == 1 and len(origin_times) >= 3:
-        named = pd.infer_freq(origin_times)
-        if named:
+        with pd.option_context("future.infer_freq_returns_offset", True):
+            named = pd.infer_freq(origin_times)
+        if named is not None:
             return pd.tseries.frequencies.to_offset(named)
     gap = (origin_times[-1] - origin_times[0]) / max(1, (len(origin_times) - 1) * step)
     return pd.tseries.frequencies.to_offset(gap if len(origin_times) > 1 else "D")
