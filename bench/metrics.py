@@ -206,14 +206,20 @@ def quantile_loss(y_true, q, levels) -> np.ndarray:
     return 2.0 * np.abs((y - q) * ((y <= q) - tau))
 
 
+def _decile_loss(y_true, y_pred, q_pred, levels) -> tuple[np.ndarray, np.ndarray | None]:
+    """``y_true`` as an array, and the quantile loss averaged over the levels 0.1 .. 0.9 of every origin and
+    step (None without quantiles)."""
+    y_true, _ = _errors(y_true, y_pred)
+    q = _quantile_columns(q_pred, levels, qs.SQL_LEVELS)
+    return y_true, None if q is None else quantile_loss(y_true, q, qs.SQL_LEVELS).mean(axis=-1)
+
+
 def sql(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
         q_pred=None, levels=None):
     """fev's scaled quantile loss over the levels 0.1 .. 0.9; NaN without quantiles."""
-    y_true, _ = _errors(y_true, y_pred)
-    q = _quantile_columns(q_pred, levels, qs.SQL_LEVELS)
-    if q is None:
+    y_true, loss = _decile_loss(y_true, y_pred, q_pred, levels)
+    if loss is None:
         return _nan_like(y_true, axis)
-    loss = quantile_loss(y_true, q, qs.SQL_LEVELS).mean(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.mean(loss / _origin_scales(scales, y_train, season_length, len(y_true))[:, None], axis=axis)
 
@@ -221,11 +227,9 @@ def sql(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scal
 def wql(*, y_true, y_pred, y_train=None, season_length: int = 1, axis=None, scales=None,
         q_pred=None, levels=None):
     """fev's weighted quantile loss over the levels 0.1 .. 0.9: mean loss / mean |actual|; NaN without quantiles."""
-    y_true, _ = _errors(y_true, y_pred)
-    q = _quantile_columns(q_pred, levels, qs.SQL_LEVELS)
-    if q is None:
+    y_true, loss = _decile_loss(y_true, y_pred, q_pred, levels)
+    if loss is None:
         return _nan_like(y_true, axis)
-    loss = quantile_loss(y_true, q, qs.SQL_LEVELS).mean(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.mean(loss, axis=axis) / np.mean(np.abs(y_true), axis=axis)
 

@@ -103,30 +103,31 @@ def test_a_file_that_is_not_a_store_is_refused_with_one_line(tmp_path):
         Store(path, read_only=True)
 
 
-def test_a_version_3_store_gains_the_series_id_of_single_series_and_reads_as_before(tmp_path):
-    path = tmp_path / "bench.sqlite"
-    old_store(path, version=3)
+def migrated(path, version: int):
+    """An old store read (migrated in memory, the file untouched), then opened for writing (migrated in place)."""
+    old_store(path, version)
     before = path.read_bytes()
-    read = api.load(path)                 # read-only: migrated in memory, the file untouched
+    read = api.load(path)
     assert path.read_bytes() == before
+    Store(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    return read, db
+
+
+def test_a_version_3_store_gains_the_series_id_of_single_series_and_reads_as_before(tmp_path):
+    read, db = migrated(tmp_path / "bench.sqlite", version=3)
     assert list(read.cells["series_id"]) == [""] and read.table.set_index("variant").loc["naive", "mae"] == 1.0
-    Store(path).close()                   # opened for writing: migrated in place
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    with db:
         assert db.execute("SELECT series_id FROM cells").fetchall() == [("",)]
 
 
 def test_a_version_4_store_of_point_forecasts_gains_empty_quantiles_and_reads_as_before(tmp_path):
-    path = tmp_path / "bench.sqlite"
-    old_store(path, version=4)
-    before = path.read_bytes()
-    read = api.load(path)                 # read-only: migrated in memory, the file untouched
-    assert path.read_bytes() == before
+    read, db = migrated(tmp_path / "bench.sqlite", version=4)
     naive = read.table.set_index("variant").loc["naive"]
     assert naive["mae"] == 1.0 and np.isnan(naive["msis"]) and np.isnan(naive["coverage_95"])
-    Store(path).close()                   # opened for writing: migrated in place
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    with db:
+        assert SCHEMA_VERSION == 5
         assert db.execute("SELECT q025, q500, q975 FROM forecasts").fetchall() == [(None, None, None)] * 2
         assert db.execute("SELECT intervals, quantile_time_s, msis FROM cells").fetchall() == [("", None, None)]
 
