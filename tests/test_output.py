@@ -109,7 +109,7 @@ def test_files_of_the_previous_report_set_are_removed_with_it(tmp_path):
     api.run("default", datasets=["air_passengers", "google_stock"], models=["naive", "seasonal_naive"], out=out)
     assert (out / "google_stock.md").is_file() and (out / "cost_vs_accuracy.png").is_file()
     # Without seasonal naive there is no relative MAE, so no overall cost plot; google is not run.
-    api.run("default", datasets=["air_passengers"], models=["naive"], out=out)
+    api.run("default", datasets=["air_passengers"], models=["naive"], out=out, references=False)
     present = {p.name for p in out.iterdir()} - {"bench.sqlite", files.LOCK_FILE, files.MANIFEST}
     assert "google_stock.md" not in present and "cost_vs_accuracy.png" not in present
     assert "Run 2 of suite `default`" in (out / "LEADERBOARD.md").read_text()
