@@ -805,7 +805,7 @@ def _year_month(text: pd.Series) -> pd.Series | None:
     stay missing, to be reported as such.
     """
     given = text.dropna()
-    if given.empty:
+    if given.empty or not _YEAR_MONTH.fullmatch(given.iloc[0]):       # most columns: one look suffices
         return None
     parts = given.str.extract(_YEAR_MONTH.pattern.join(["^", "$"]))
     if parts.isna().any().any() or not (parts[0].str.len() < 4).any():
