@@ -188,8 +188,9 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         finished; refused (``BenchError``) when the code or the data changed since that run
         started; waits while another process is computing it.
     tensorboard_dir : write the networks' training and validation loss curves there.
-    on_cell : called with each progress event (``"start_run"``, ``"batch"``, ``"done"``,
-        ``"wait"``) and its details, instead of the printed progress.
+    on_cell : called with each progress event (``"wait"``, ``"start_run"``, ``"batch"``,
+        ``"done"``, ``"finish_run"``) and its details as keywords, instead of the printed
+        progress (``bench.progress.ProgressLines`` is the default).
     extra_datasets : your own datasets, e.g. ``[bench.data.user_dataset("sales.csv")]``: they
         join the suite's, each with its own split; ``datasets=[...]`` can then keep only them.
         Once the run is stored, each is registered in your catalog so that suites can name it.
