@@ -1,11 +1,33 @@
-"""Walk-forward forecasting benchmark harness. ``bench.run`` and ``bench.load`` are the notebook API."""
+"""Walk-forward forecasting benchmark harness; from a notebook:
+
+    >>> import bench
+    >>> res = bench.run("quick", datasets=["air_passengers"])     # bench.api.run: see help(bench.run)
+    >>> res.table                                                  # bench.Results
+    >>> old = bench.load("results/bench.sqlite")                   # a past run
+    >>> mine = bench.data.user_dataset("sales.csv")                # your own CSV, for extra_datasets=[mine]
+
+The names are imported when first used, so ``import bench`` (and ``python -m bench --help``)
+stays fast and loads no model library.
+"""
+import importlib
+
+# name -> (module, attribute); attribute None: the module itself.
+_API = {"run": ("bench.api", "run"), "load": ("bench.api", "load"), "Results": ("bench.api", "Results"),
+        "default_out": ("bench.api", "default_out"), "data": ("bench.data", None),
+        "suite": ("bench.suite", None), "BenchError": ("bench.errors", "BenchError"),
+        "BenchWarning": ("bench.errors", "BenchWarning")}
+__all__ = list(_API)
 
 
-def run(*args, **kwargs):
-    from bench.api import run as _run
-    return _run(*args, **kwargs)
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'bench' has no attribute {name!r}")
+    module, attribute = _API[name]
+    value = importlib.import_module(module)
+    value = value if attribute is None else getattr(value, attribute)
+    globals()[name] = value
+    return value
 
 
-def load(*args, **kwargs):
-    from bench.api import load as _load
-    return _load(*args, **kwargs)
+def __dir__():
+    return sorted(set(globals()) | set(_API))

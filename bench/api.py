@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import re
+import subprocess
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pandas as pd
 from bench import conformal, data, executor, files, forecaster, provenance, report, runner, schedule, selection
 from bench import suite as suites
 from bench.errors import BenchError, BenchWarning
+from bench.progress import ProgressLines
 from bench.store import Store
 
 DEFAULT_OUT = Path("results")
@@ -156,23 +158,55 @@ def load(path: str | Path = DEFAULT_OUT / "bench.sqlite", run_id: int | None = N
 
 
 def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = None,
-        models: list[str] | None = None, seeds: int | None = None, out: str | Path = DEFAULT_OUT,
+        models: list[str] | None = None, seeds: int | None = None, out: str | Path | None = None,
         workers: int = 0, cluster: str | None = None, cell_timeout_s: float | None = None,
         resume: bool = False, tensorboard_dir: str | Path | None = None, on_cell: Callable | None = None,
-        extra_datasets: Sequence[data.Dataset] | None = None) -> Results:
-    """Run a suite (a name, a TOML path or a Suite), store every cell, write the reports.
+        extra_datasets: Sequence[data.Dataset] | None = None, references: bool = True,
+        progress: bool = True) -> Results:
+    """Run a suite, store every cell, write the reports; the same as ``python -m bench run``.
 
-    ``extra_datasets`` (e.g. ``data.user_dataset("sales.csv")``) join the suite's datasets,
-    each with its own split; ``datasets=[...]`` can then keep only them. Once every input
-    has been checked, a user's dataset is registered in the user catalog so suites can name it.
+    Parameters
+    ----------
+    suite : a suite name (``"default"``, ``"quick"``, ``"m4_hourly"``..., see ``python -m bench
+        list suites``), the path of a suite TOML file, or a ``bench.suite.Suite``.
+    datasets : keep only these datasets of the suite (``-d``); ``None``: all of them.
+    models : keep only these models, by registry name or label (``-m``); a registered model the
+        suite does not list runs with its automatic defaults.
+    seeds : seeds per seeded model (``--seeds``); ``None``: the suite's.
+    out : the folder of the store (``bench.sqlite``) and the reports; ``None`` picks one by
+        ``default_out``: ``results/`` for the whole default suite, ``results/<suite>/`` for
+        another whole suite, ``results/<suite>_partial/`` for part of a suite (``datasets``,
+        ``models`` or ``seeds`` given), ``results/<name>/`` for a run on your own data
+        (``extra_datasets``). A run that replaces another run's reports says so (a
+        ``BenchWarning``) and how to get them back.
+    workers : 0 (the default here) runs the cells in this process; N runs them in N isolated
+        local processes (needed for ``cell_timeout_s`` and to survive a crashing model).
+    cluster : the address of a Dask scheduler (``tcp://host:8786``) to run the cells on.
+    cell_timeout_s : stop a cell after this many seconds and record it as ``timeout``
+        (needs ``workers`` >= 1).
+    resume : continue the latest run of the same suite in ``out``, skipping the cells already
+        finished; refused (``BenchError``) when the code or the data changed since that run
+        started; waits while another process is computing it.
+    tensorboard_dir : write the networks' training and validation loss curves there.
+    on_cell : called with each progress event (``"wait"``, ``"start_run"``, ``"batch"``,
+        ``"done"``, ``"finish_run"``) and its details as keywords, instead of the printed
+        progress (``bench.progress.ProgressLines`` is the default).
+    extra_datasets : your own datasets, e.g. ``[bench.data.user_dataset("sales.csv")]``: they
+        join the suite's, each with its own split; ``datasets=[...]`` can then keep only them.
+        Once the run is stored, each is registered in your catalog so that suites can name it.
+    references : ``seasonal_naive`` and ``naive``, which every table is relative to, join the
+        run on every dataset where the suite (or the selection) lacks them; ``False`` leaves
+        them out (``--no-references``).
+    progress : print what the run does on stderr: a header, one line per finished model
+        variant and dataset (not per seed or series), and a live count of cells on a terminal
+        or in Jupyter. Ignored when ``on_cell`` is given.
 
-    ``workers=0`` runs cells in this process; ``workers=N`` in N isolated local processes
-    (needed for ``cell_timeout_s`` and to survive a crashing model); ``cluster`` sends them
-    to a Dask scheduler. ``resume`` continues the latest run of the same suite, skipping
-    cells already finished; it refuses (BenchError) when the code or the data changed since
-    that run started, and waits while another process is computing it.
+    Returns
+    -------
+    Results : the stored run (``.table``, ``.overall``, ``.forecasts()``, ``.plot_*()``).
 
-    Every argument and the output folder are checked before anything is written.
+    Every argument and the output folder are checked before anything is written; a bad one
+    raises ``BenchError`` with one line naming it.
     """
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise BenchError(f"--seeds must be a positive integer, got {seeds}")
@@ -182,15 +216,25 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
                                        or cluster or workers == 0):
         raise BenchError(f"--cell-timeout needs a positive, finite number of seconds (got {cell_timeout_s:g}) and "
                          "local --workers >= 1 (a cell can only be stopped in a process of its own)")
-    out = Path(out)
-    files.check_output_dir(out, "--out")
+    if out is not None:
+        files.check_output_dir(Path(out), "--out")
     if tensorboard_dir is not None:
         files.check_output_dir(Path(tensorboard_dir), "--tensorboard")
     if not isinstance(suite, suites.Suite):
         suite = suites.load_suite(suite)
+    as_written = suite
     suite = _with_datasets(suite, extra_datasets or ())
     suite = suites.select(suite, datasets=datasets, models=models)
+    if out is None:
+        out = default_out(as_written, suite, seeds=seeds, extra_datasets=extra_datasets)
+        files.check_output_dir(out, "--out")
+    out = Path(out)
+    added = []
+    if references:
+        suite, added = suites.with_references(suite)
     suites.check_models(suite)
+    if on_cell is None and progress:
+        on_cell = ProgressLines()
     cells = suites.cells(suite, seeds=seeds)
     if not cells:
         raise BenchError(f"suite {suite.name!r}: no model runs on the selected dataset(s) "
@@ -231,7 +275,7 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         if on_cell:
             n_done = sum(keys[c] in done for c in cells)
             on_cell("start_run", run_id=run_id, n_cells=n_total - n_done, n_skipped=n_done,
-                    suite=suite, store=store.path)
+                    suite=suite, store=store.path, references=added)
         started = time.perf_counter()
         lengths = {name: max(len(y) for y in panel.values()) for name, panel in panels.items()}
         past = schedule.past_wall_times(store.cell_times())
@@ -274,7 +318,9 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         calibrations = _calibrations(store.validation_forecasts(run_id), set(keys.values()))
         execute([_calibrated(c, calibrations) for c in [c for c in cells if c.span == "test"] + chosen])
         store.finish_run(run_id, finished_at=_now(), total_time_s=time.perf_counter() - started)
+        before = reports_in(out)
         report.write_reports(store, run_id, out)
+        replaced = _replaced(before, store, run_id, out)
     finally:
         lock.close()
         store.close()
@@ -282,7 +328,84 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
     for ds in extra_datasets or ():
         if ds.origin == "user" and ds.name in suite.datasets:
             data.register_user_dataset(ds)
+    if on_cell:
+        on_cell("finish_run", run_id=run_id, out=out, total_time_s=time.perf_counter() - started)
+    if replaced:
+        warnings.warn(replaced, BenchWarning, stacklevel=2)
     return load(out / "bench.sqlite", run_id)
+
+
+def default_out(suite: suites.Suite, selected: suites.Suite | None = None, *, seeds: int | None = None,
+                extra_datasets: Sequence[data.Dataset] | None = None) -> Path:
+    """Where a run writes when no ``out`` is given, so that no run replaces the reports of another kind of run.
+
+    - ``results/`` for the whole default suite and ``results/<suite>/`` for another whole suite
+      (the committed leaderboards are ``results/`` and ``results/m4_hourly/``);
+    - ``results/<suite>_partial/`` for part of a suite: ``selected`` (the suite after ``-d`` and
+      ``-m``) has other datasets or models than ``suite`` as written, or ``seeds`` differs;
+    - ``results/<name>/`` for a run on your own data: ``name`` is the first of
+      ``extra_datasets`` that the run keeps (``--csv``'s ``--name``, by default the file's name).
+    """
+    selected = selected or suite
+    mine = [ds.name for ds in extra_datasets or () if ds.origin == "user" and ds.name in selected.datasets]
+    if mine:
+        return DEFAULT_OUT / mine[0]
+    whole = (list(selected.datasets) == list(suite.datasets) and selected.models == suite.models
+             and seeds in (None, suite.seeds))
+    folder = "" if suite.name == "default" else suite.name
+    return DEFAULT_OUT / folder if whole else DEFAULT_OUT / f"{folder or suite.name}_partial"
+
+
+_REPORT_HEADER = re.compile(r"^- Run (\d+) of suite `([^`]*)`, started (\S+?),", re.MULTILINE)
+
+
+def reports_in(folder: Path) -> dict | None:
+    """What made the reports in ``folder``, read from its LEADERBOARD.md: ``{"run_id", "suite",
+    "started_at"}`` (``run_id`` None where the header cannot be read); None where there are none."""
+    board = Path(folder) / "LEADERBOARD.md"
+    try:
+        text = board.read_text(errors="replace")[:4000]
+    except OSError:
+        return None
+    found = _REPORT_HEADER.search(text)
+    if found is None:
+        return {"run_id": None, "suite": None, "started_at": None}
+    return {"run_id": int(found[1]), "suite": found[2], "started_at": found[3]}
+
+
+def _replaced(before: dict | None, store: Store, run_id: int, out: Path) -> str:
+    """One line when the reports just written replaced those of another run, saying how to get them
+    back; "" when there were none, or they were this run's own (a resumed run)."""
+    if before is None:
+        return ""
+    mine = store.run(run_id)
+    if (before["run_id"], before["started_at"]) == (run_id, mine["started_at"]):
+        return ""
+    if before["run_id"] is None:
+        return (f"replaced the reports in {out}/ (`python -m bench report --run N --out {out}` renders "
+                f"run N of its store again)")
+    what = f"those of run {before['run_id']} of suite {before['suite']!r}, started {before['started_at']}"
+    try:
+        stored = store.run(before["run_id"])["started_at"] == before["started_at"]
+    except KeyError:
+        stored = False
+    if stored:
+        return (f"replaced the reports in {out}/, {what}; `python -m bench report --run {before['run_id']} "
+                f"--out {out}` brings them back")
+    if _tracked_by_git(out / "LEADERBOARD.md"):
+        return (f"replaced the reports in {out}/, {what}, which are committed to git and not in its store: "
+                f"`git checkout -- {out}` brings them back")
+    return (f"replaced the reports in {out}/, {what}, which its store does not hold: they cannot be "
+            f"rendered again")
+
+
+def _tracked_by_git(path: Path) -> bool:
+    try:
+        done = subprocess.run(["git", "ls-files", "--error-unmatch", path.name], cwd=path.parent,
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 # Slots of the output folder's lock file (files.FolderLock); slot 0 is files.SET_SLOT, the report set.

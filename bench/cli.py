@@ -64,7 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--update-reference", action="store_true",
                      help="after the run, copy results.csv to results/reference/<suite>.csv, the "
                           "reference that `compare` checks in CI")
-    _add_out(run)
+    run.add_argument("--no-references", action="store_true",
+                     help="leave out seasonal_naive and naive, which otherwise join every run (every table "
+                          "is relative to them)")
+    run.add_argument("--out", type=Path, metavar="DIR",
+                     help="output directory for the store and reports (default: results/ for the whole default "
+                          "suite, results/SUITE/ for another whole suite, results/SUITE_partial/ for part of a "
+                          "suite (-d, -m, --seeds), results/NAME/ for --csv)")
     _add_csv_options(run, split=True)
 
     desc = sub.add_parser("describe", help="study a series before modelling it: stationarity, season, STL",
@@ -188,7 +194,8 @@ def cmd_run(args) -> int:
         if narrowed:
             raise BenchError(f"--update-reference needs the whole suite as written; {', '.join(narrowed)} "
                              f"would make a reference of part of it")
-    files.check_output_dir(args.out, "--out")
+    if args.out is not None:
+        files.check_output_dir(args.out, "--out")
     user = _csv_dataset(args, split=True)
     if not (args.all or args.suite or user):
         raise BenchError("python -m bench run: one of the arguments --all --suite is required (or --csv FILE)")
@@ -197,17 +204,18 @@ def cmd_run(args) -> int:
     res = api.run(args.suite or "default", datasets=[user.name, *(args.dataset or [])] if user else args.dataset,
                   models=args.model, seeds=args.seeds, out=args.out, workers=args.workers, cluster=args.cluster,
                   cell_timeout_s=args.cell_timeout, resume=args.resume, tensorboard_dir=args.tensorboard,
-                  on_cell=progress,
+                  on_cell=progress, references=not args.no_references,
                   extra_datasets=[user] if user else None)
-    print(f"done in {time.perf_counter() - started:.1f} s; wrote {args.out / 'LEADERBOARD.md'}, "
-          f"{args.out / 'results.csv'}", file=sys.stderr)
+    out = res.store_path.parent
+    print(f"done in {time.perf_counter() - started:.1f} s; wrote {out / 'LEADERBOARD.md'}, "
+          f"{out / 'results.csv'}", file=sys.stderr)
     if user:
         print(f"registered your series as {user.name!r} in {data.user_catalog_dir() / (user.name + '.toml')}; "
               f"suites can name it: [[datasets]] name = \"{user.name}\"", file=sys.stderr)
     if args.update_reference:
         from bench.files import write_atomic
         reference = REFERENCE_DIR / f"{res.run['suite']}.csv"
-        write_atomic(reference, (args.out / "results.csv").read_text())
+        write_atomic(reference, (out / "results.csv").read_text())
         print(f"updated the reference {reference}", file=sys.stderr)
     return 0
 
@@ -372,6 +380,9 @@ class Progress:
             reused = f" ({info['n_skipped']} already finished, reused)" if info["n_skipped"] else ""
             print(f"run {info['run_id']}: suite {info['suite'].name!r}, {self.total} cells to run{reused}, "
                   f"store {info['store']}", file=sys.stderr)
+            if info.get("references"):
+                print(f"{' and '.join(info['references'])} joined as references, which every table is relative "
+                      f"to (--no-references leaves them out)", file=sys.stderr)
             self.bar()
         elif event == "batch":
             for cell in info["cells"]:

@@ -241,13 +241,16 @@ def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str
     if id_col is not None and id_col not in columns:
         raise BenchError(f"--id-col: {path} has no column {id_col!r}; its columns are {_listing(columns)}")
     candidates = [c for c in columns if c != id_col]
-    time_col = time_col if time_col is not None else (candidates[0] if candidates else columns[0])
+    time_given = time_col is not None
+    time_col = time_col if time_given else (candidates[0] if candidates else columns[0])
     if time_col not in columns:
         raise BenchError(f"--time-col: {path} has no column {time_col!r}; its columns are {_listing(columns)}")
     if value_col is None:
         others = [c for c in candidates if c != time_col]
         if len(others) != 1:
-            raise BenchError(f"--value-col is required: {path} has columns {_listing(columns)}")
+            panel = ("; a panel in long format (one row per series id, time and value) also needs --id-col C"
+                     if id_col is None and len(others) > 1 else "")
+            raise BenchError(f"--value-col is required: {path} has columns {_listing(columns)}{panel}")
         value_col = others[0]
     if value_col not in columns:
         raise BenchError(f"--value-col: {path} has no column {value_col!r}; its columns are {_listing(columns)}")
@@ -280,8 +283,13 @@ def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str
                  files=(CatalogFile(name=path.name, path=str(path.resolve())),),
                  time_column=time_col, value_column=value_col, time_format=time_format, split=placeholder,
                  calendar=calendar, duplicates=duplicates, gaps=fill, origin="user", id_column=id_col)
+    if not time_given and time_format is None and len(columns) > 2:
+        _check_the_first_column_holds_times(path, columns, time_col, value_col, id_col)
+    unnamed_panel = id_col is None and duplicates == "error" and len(columns) > 2
+    raw = read_raw(ds) if freq is None or unnamed_panel else None
+    if unnamed_panel and raw.index.has_duplicates:
+        _refuse_an_unnamed_panel(path, columns, time_col, value_col, raw)
     if freq is None:
-        raw = read_raw(ds)
         freq = _infer_panel_frequency(raw) if id_col is not None else infer_frequency(raw.index)
         if freq is None:
             index = raw.index.get_level_values("time") if id_col is not None else raw.index
@@ -301,6 +309,68 @@ def user_dataset(csv: str | Path, *, time_col: str | None = None, value_col: str
         n, source = lengths[shortest], f"{path}: series {shortest!r} (the shortest)"
     return replace(ds, split=default_split(n, ds.season_length, horizon=horizon, test_size=test_size,
                                            step=step, source=source))
+
+
+def _refuse_an_unnamed_panel(path: Path, columns: list[str], time_col: str, value_col: str, raw: pd.Series) -> None:
+    """A file read as one series whose timestamps repeat, and which has a column that tells the repeats
+    apart (each of its values holds each timestamp once, and at least three rows: a series, not a note
+    on one row): a panel in long format given without --id-col. Its error says so, where
+    ``--duplicates`` would merge the series."""
+    others = [c for c in columns if c not in (time_col, value_col)]
+    sep, encoding = _sniff(path, "")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pd.read_csv(path, sep=sep, usecols=[time_col, *others], dtype=str, keep_default_na=False,
+                                encoding=encoding)
+    except (ValueError, OSError):
+        return                      # the file read as one series; its duplicates are reported as such
+    times = frame[time_col].str.strip()
+    for column in others:
+        ids = frame[column].str.strip()
+        sizes = ids.value_counts()
+        n_ids = len(sizes)
+        if n_ids >= 2 and sizes.min() >= 3 and not pd.DataFrame({"id": ids, "time": times}).duplicated().any() \
+                and not _all_timestamps(ids.head(50)):
+            dup = raw.index.duplicated(keep=False)
+            shown = ", ".join(_stamp(t) for t in raw.index[dup].unique()[:2])
+            raise BenchError(f"{path}: {int(raw.index.duplicated().sum())} duplicate timestamps (first: {shown}), "
+                             f"and column {column!r} tells them apart: {n_ids} ids, each with a timestamp once. "
+                             f"That is a panel in long format (one row per series id, time and value): pass "
+                             f"--id-col {column}")
+
+
+def _all_timestamps(text: pd.Series) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bool(len(text)) and bool(pd.to_datetime(text, errors="coerce").notna().all())
+
+
+def _check_the_first_column_holds_times(path: Path, columns: list[str], time_col: str, value_col: str,
+                                        id_col: str | None) -> None:
+    """The time column by default is the first: where it holds no timestamp at all in its first rows and
+    another column does, the error names that column (``--time-col``), and the first one as a likely
+    series id (``--id-col``), rather than asking for a ``--time-format``."""
+    sep, encoding = _sniff(path, "")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            head = pd.read_csv(path, sep=sep, dtype=str, nrows=50, keep_default_na=False, encoding=encoding)
+    except (ValueError, OSError):
+        return                              # read_table reports an unreadable file
+    head = head.apply(lambda c: c.str.strip())
+    sample = head[time_col][head[time_col] != ""]
+    if sample.empty or _year_month(sample) is not None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if pd.to_datetime(sample, errors="coerce").notna().any():
+            return
+    others = [c for c in columns if c not in (time_col, value_col, id_col) and _all_timestamps(head[c][head[c] != ""])]
+    if others:
+        panel = f" (and --id-col {time_col} if it names the series of a panel)" if id_col is None else ""
+        raise BenchError(f"--time-col: the first column of {path}, {time_col!r}, holds no timestamps (first value "
+                         f"{sample.iloc[0]!r}), and column {others[0]!r} does: pass --time-col {others[0]}{panel}")
 
 
 def _infer_panel_frequency(raw: pd.Series) -> str | None:
@@ -428,12 +498,14 @@ def load(ds: Dataset, *, warn: bool = True) -> pd.Series:
         return load_panel(replace(ds, series=None), warn=warn, only=ds.series)[ds.series]
     raw = read_raw(ds)
     source = source_of(ds)
+    if warn and ds.origin == "user" and year_month_note(raw, ds):
+        _warn(year_month_note(raw, ds))
     if warn and ds.origin == "user" and not raw.index.is_monotonic_increasing:
         at = int(np.argmax(np.diff(raw.index.asi8) < 0))
         _warn(f"{source}: timestamps are not in time order (first: {_stamp(raw.index[at + 1])} after "
               f"{_stamp(raw.index[at])}); sorted them")
     y = regularize(raw, frequency=ds.frequency, calendar=ds.calendar, duplicates=ds.duplicates, gaps=ds.gaps,
-                   source=source, options=USER_OPTIONS if ds.origin == "user" else None)
+                   source=source, options=USER_OPTIONS if ds.origin == "user" else None, warn=warn)
     check_not_constant(y, source)
     return y.rename(ds.name)
 
@@ -462,6 +534,8 @@ def load_panel(ds: Dataset, *, warn: bool = True, only: str | None = None) -> di
             check_not_constant(panel[sid], where)
         return panel
     raw = read_raw(ds)
+    if warn and ds.origin == "user" and year_month_note(raw, ds):
+        _warn(year_month_note(raw, ds))
     parts = {sid: part.droplevel(0) for sid, part in raw.groupby(level=0, sort=False)}
     if only is not None:
         parts = {only: _pick(parts, only, source)}
@@ -474,7 +548,7 @@ def load_panel(ds: Dataset, *, warn: bool = True, only: str | None = None) -> di
     for sid, part in parts.items():
         where = f"{source}: series {sid!r}"
         y = regularize(part, frequency=ds.frequency, calendar=ds.calendar, duplicates=ds.duplicates, gaps=ds.gaps,
-                       source=where, options=options)
+                       source=where, options=options, warn=warn)
         check_not_constant(y, where)
         panel[sid] = y.rename(sid)
     return panel
@@ -518,11 +592,15 @@ def read_raw(ds: Dataset) -> pd.Series:
         return pd.concat(panel, names=["id", "time"])
     frames = [read_table(locate_file(ds, f), ds) for f in ds.files]
     raw = pd.concat(frames) if len(frames) > 1 else frames[0]
+    year_month = next((f.attrs["year_month"] for f in frames if "year_month" in f.attrs), None)
     if ds.series is not None:
         ids = raw.index.get_level_values("id")
         if not (ids == ds.series).any():
             _pick(dict.fromkeys(ids), ds.series, source_of(replace(ds, series=None)))
         raw = raw[ids == ds.series].droplevel("id")
+    raw.attrs.pop("year_month", None)
+    if year_month is not None:
+        raw.attrs["year_month"] = year_month
     return raw
 
 
@@ -658,13 +736,16 @@ def read_table(path: Path, ds: Dataset) -> pd.Series:
     at = (lambda i: f"line {lines[i]}") if ids is None else (lambda i: f"line {lines[i]}, series {ids[i]!r},")
 
     text_t = frame[ds.time_column].str.strip()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            times = pd.to_datetime(text_t, format=ds.time_format, errors="coerce")
-    except (ValueError, TypeError) as exc:
-        raise BenchError(f"{path}: column {ds.time_column!r}{opt('time_column')} cannot be read as "
-                         f"timestamps ({_one_line(exc)})") from None
+    times = None if ds.time_format else _year_month(text_t)
+    year_month = None if times is None else text_t.dropna().iloc[0]
+    if times is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                times = pd.to_datetime(text_t, format=ds.time_format, errors="coerce")
+        except (ValueError, TypeError) as exc:
+            raise BenchError(f"{path}: column {ds.time_column!r}{opt('time_column')} cannot be read as "
+                             f"timestamps ({_one_line(exc)})") from None
     bad_t = times.isna().to_numpy()
     if bad_t.any():
         i = int(np.argmax(bad_t))
@@ -692,9 +773,48 @@ def read_table(path: Path, ds: Dataset) -> pd.Series:
         raise BenchError(f"{path}: column {ds.value_column!r}{opt('value_column')} has {' and '.join(problems)}")
     keep = ~missing
     if ids is not None:
-        return pd.Series(values[keep], index=pd.MultiIndex.from_arrays(
+        read = pd.Series(values[keep], index=pd.MultiIndex.from_arrays(
             [ids[keep], pd.DatetimeIndex(times[keep])], names=["id", "time"]))
-    return pd.Series(values[keep], index=pd.DatetimeIndex(times[keep], name="time"))
+    else:
+        read = pd.Series(values[keep], index=pd.DatetimeIndex(times[keep], name="time"))
+    if year_month is not None:
+        read.attrs["year_month"] = year_month       # for the note that says so (year_month_note)
+    return read
+
+
+def year_month_note(raw: pd.Series, ds: Dataset) -> str:
+    """What a warning says when the time column held year-month labels read as months (``_year_month``); "" otherwise."""
+    first = raw.attrs.get("year_month")
+    if not first:
+        return ""
+    year, month = map(int, first.split("-"))
+    return (f"{source_of(ds)}: read column {ds.time_column!r} as years and months ({first!r}: month {month} of "
+            f"year {year}); a two-digit year such as '98-01' for 1998 needs --time-format %y-%m")
+
+
+_YEAR_MONTH = re.compile(r"(\d{1,4})-(\d{1,2})")
+
+
+def _year_month(text: pd.Series) -> pd.Series | None:
+    """Labels of a year and a month, ``Y-MM``, with a year of fewer than four digits (``1-01``: month 1
+    of year 1), as the first of their months; None for any other column.
+
+    pandas reads ``1949-01`` as January 1949 on its own, but hands ``1-01`` to dateutil, which reads it
+    as a month and a day (January 1st, then 2nd, 3rd...): a monthly series becomes days with gaps.
+    Every value must be such a label with a month from 1 to 12 (a day-less column); empty values
+    stay missing, to be reported as such.
+    """
+    given = text.dropna()
+    if given.empty or not _YEAR_MONTH.fullmatch(given.iloc[0]):       # most columns: one look suffices
+        return None
+    parts = given.str.extract(_YEAR_MONTH.pattern.join(["^", "$"]))
+    if parts.isna().any().any() or not (parts[0].str.len() < 4).any():
+        return None
+    year, month = parts[0].astype(int), parts[1].astype(int)
+    if not month.between(1, 12).all() or not (year >= 1).all():
+        return None
+    stamps = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
+    return stamps.reindex(text.index)
 
 
 def _stamp(t: pd.Timestamp) -> str:
@@ -724,14 +844,27 @@ def _warn(message: str) -> None:
     warnings.warn(message, BenchWarning, stacklevel=3)
 
 
+# A fill is suggested (and done without a warning) only where it invents at most this share of the
+# points: more missing timestamps than that say the timestamps were misread (a monthly "1-01" read as
+# days) or the frequency is wrong, not that a few values are missing.
+MAX_FILL_SHARE = 0.05
+
+
+def fill_is_small(n_missing: int, n_points: int) -> bool:
+    """Whether filling ``n_missing`` of ``n_points`` timestamps invents at most ``MAX_FILL_SHARE`` of them."""
+    return n_missing <= MAX_FILL_SHARE * n_points
+
+
 def regularize(raw: pd.Series, *, frequency: str, calendar: str = "regular",
                duplicates: str = "error", gaps: str = "error", source: str,
-               options: Mapping[str, str] | None = None) -> pd.Series:
+               options: Mapping[str, str] | None = None, warn: bool = True) -> pd.Series:
     """Sort, resolve duplicate timestamps, and put the series on a regular step.
 
     Every repair is an explicit policy; the default for each is an error that says
     what was found, so nothing is silently invented or dropped. ``options`` names how
     the user sets each policy (e.g. ``{"gaps": "--fill"}``) for the hint in the error.
+    A fill is suggested only where it would invent at most ``MAX_FILL_SHARE`` of the points;
+    one that invents more, when chosen, is done with a warning (``warn``).
     """
     hint = (lambda key, choices: f"; choose {options[key]} {choices}" if options and key in options else "")
     values = raw.to_numpy(dtype=float)
@@ -760,12 +893,23 @@ def regularize(raw: pd.Series, *, frequency: str, calendar: str = "regular",
                          f"starting at {y.index[0]}{check}")
     missing = full.difference(y.index)
     if len(missing):
+        small = fill_is_small(len(missing), len(full))
+        share = f"{len(missing)} of the {len(full)} points ({len(missing) / len(full):.0%})"
         if gaps == "error":
+            if small:
+                advice = hint("gaps", "interpolate|ffill")
+            else:
+                check = (f" ({options['frequency']}, {options['time_format']})"
+                         if options and "frequency" in options else "")
+                advice = (f"; filling them would invent {share}: check that the timestamps are read right "
+                          f"and the frequency is theirs{check}")
             calendar_hint = (", or --calendar observed for trading days"
                              if options and frequency in ("B", "C") else "")
             raise BenchError(f"{source}: {len(missing)} missing timestamps at frequency "
-                             f"{frequency!r} (first gap at {missing[0]}){hint('gaps', 'interpolate|ffill')}"
-                             f"{calendar_hint}")
+                             f"{frequency!r} (first gap at {missing[0]}){advice}{calendar_hint}")
+        if warn and not small:
+            warnings.warn(f"{source}: the {gaps} fill invents {share} at frequency {frequency!r}; its values "
+                          f"are not observations", BenchWarning, stacklevel=3)
         y = y.reindex(full)
         y = y.interpolate(method="linear") if gaps == "interpolate" else y.ffill()
     y.index = full

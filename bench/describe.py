@@ -95,8 +95,8 @@ class Seasonality:
 class Description:
     dataset: Dataset
     text: str
-    stl_png: Path | None
-    acf_png: Path
+    stl_png: Path | None         # None: not drawn (the report says why)
+    acf_png: Path | None
     suggested_d: int | None
     season_estimate: int | None
 
@@ -114,7 +114,7 @@ def describe(ds: Dataset, *, out_dir: str | Path = DEFAULT_OUT, last: int | None
     raw = data.read_raw(lenient)
     options = data.USER_OPTIONS if ds.origin == "user" else None
     y = data.regularize(raw, frequency=ds.frequency, calendar=ds.calendar, duplicates=lenient.duplicates,
-                        gaps=lenient.gaps, source=source, options=options)
+                        gaps=lenient.gaps, source=source, options=options, warn=False)
     data.check_not_constant(y, source)
     y = y.rename(ds.name)
 
@@ -144,17 +144,34 @@ def describe(ds: Dataset, *, out_dir: str | Path = DEFAULT_OUT, last: int | None
             stl_note = f"skipped: STL needs more than two seasons ({2 * period + 1} points), the series has {len(part)}"
         else:
             stl_png = out_dir / f"{ds.name}_stl.png"
-            _write_png(_stl_figure(ds, part, period, period_basis, len(y)), stl_png)
-            stl_note = f"{stl_png}  (period {period}, {period_basis}" + (
+            failed = _drawn(lambda: _stl_figure(ds, part, period, period_basis, len(y)), stl_png)
+            stl_note = failed or f"{stl_png}  (period {period}, {period_basis}" + (
                 f"; last {len(part)} points" if len(part) < len(y) else "") + ")"
+            stl_png = None if failed else stl_png
     acf_png = out_dir / f"{ds.name}_acf.png"
     d_plot = d_both if d_both is not None else 1
-    _write_png(_acf_figure(ds, window, d_plot, m, seasonality.estimate, len(y)), acf_png)
+    failed = _drawn(lambda: _acf_figure(ds, window, d_plot, m, seasonality.estimate, len(y)), acf_png)
+    acf_note = failed or f"{acf_png}  (the series" + (f" and its difference of order {d_plot})" if d_plot else ")")
+    acf_png = None if failed else acf_png
     lines += ["", "Plots",
               f"  STL decomposition     {stl_note}",
-              f"  ACF / PACF            {acf_png}  (the series" + (f" and its difference of order {d_plot})"
-                                                                    if d_plot else ")")]
+              f"  ACF / PACF            {acf_note}"]
     return Description(ds, "\n".join(lines) + "\n", stl_png, acf_png, d_both, seasonality.estimate)
+
+
+def _drawn(figure, path: Path) -> str:
+    """Draw ``figure()`` into ``path``: "" when it is written, else what the report says instead.
+
+    The report is worth having without a plot: a figure that matplotlib cannot draw (dates it
+    cannot place, values it cannot scale) is one line of the report, never a traceback.
+    A file that cannot be written is an error of the machine (``OSError``), as anywhere.
+    """
+    try:
+        _write_png(figure(), path)
+    except (ValueError, OverflowError, ArithmeticError, RuntimeError) as exc:
+        text = " ".join(str(exc).split())[:160] or type(exc).__name__
+        return f"not drawn (matplotlib: {text})"
+    return ""
 
 
 @contextlib.contextmanager
@@ -201,6 +218,11 @@ def _header(ds: Dataset, raw: pd.Series, y: pd.Series, source: str, frequency_ba
              f"  frequency             {ds.frequency} ({frequency_basis}"
              + (" from the timestamps)" if frequency_basis == "inferred" else f"); from the timestamps: {inferred}")
              + ("  (!) differs" if inferred and inferred != ds.frequency and ds.calendar == "regular" else "")]
+    if raw.attrs.get("year_month"):
+        first = raw.attrs["year_month"]
+        year, month = map(int, first.split("-"))
+        lines.append(f"  time labels           years and months ({first!r}: month {month} of year {year}); a "
+                     f"two-digit year such as '98-01' for 1998 needs --time-format %y-%m")
     n_dup = int(raw.index.duplicated().sum())
     if n_dup:
         first = ", ".join(when(t) for t in raw.index[raw.index.duplicated(keep=False)].unique()[:3])
@@ -215,7 +237,13 @@ def _header(ds: Dataset, raw: pd.Series, y: pd.Series, source: str, frequency_ba
     else:
         grid = pd.date_range(unique.min(), unique.max(), freq=ds.frequency)
         missing = grid.difference(unique)
-        if len(missing):
+        if len(missing) and not data.fill_is_small(len(missing), len(grid)):
+            check = " (--freq, --time-format)" if ds.origin == "user" else ""
+            lines.append(f"  missing timestamps    {len(missing)} (first: {when(missing[0])}), "
+                         f"{len(missing) / len(grid):.0%} of the {len(grid)} points at {ds.frequency!r}: "
+                         f"interpolated for this analysis, but that many invented values are no series to "
+                         f"forecast; check that the timestamps are read right{check}")
+        elif len(missing):
             lines.append(f"  missing timestamps    {len(missing)} (first: {when(missing[0])}); "
                          f"{_policy(ds, 'gaps', 'interpolated')}")
         else:
@@ -384,6 +412,9 @@ def _stl_figure(ds: Dataset, part: pd.Series, period: int, basis: str, n_total: 
     axes[3].set_ylabel("residual")
     for ax in axes:
         ax.grid(alpha=0.3)
+    # No margin beyond the data: matplotlib places dates from year 1 on, and a series that starts
+    # there (labels such as "1-01") would otherwise need a tick in year 0.
+    axes[0].set_xlim(t[0], t[-1])
     span = "" if len(part) == n_total else f", last {len(part)} of {n_total} points"
     fig.suptitle(f"{ds.name}{unit}: STL decomposition (period {period}, {basis}{span})")
     return fig

@@ -352,6 +352,38 @@ def _defaults_for_uncovered(kept: list[ModelSpec], names: list[str], suite: Suit
     return added
 
 
+# The models every table is relative to: the overall relative MAE and the cost plot divide by
+# seasonal naive's MAE, the per-dataset tables by naive's. They join every run (unless the
+# user opts out), so that a run of one model still has its yardsticks.
+REFERENCES = ("seasonal_naive", "naive")
+
+
+def with_references(suite: Suite) -> tuple[Suite, list[str]]:
+    """The suite with ``REFERENCES`` added on every dataset where no entry runs them, and the
+    names of those added.
+
+    An entry of the suite that runs a reference (whatever its label or parameters) keeps it;
+    an added one is the model with its defaults, as ``[[models]] name = "naive"`` in a suite
+    file would make it, so its cells are those of the suites that list it.
+    """
+    added, models = [], list(suite.models)
+    for name in REFERENCES:
+        covering = [m for m in models if m.name == name]
+        if any(m.datasets is None for m in covering):
+            continue
+        covered = {d for m in covering for d in m.datasets}
+        missing = tuple(d for d in suite.datasets if d not in covered)
+        if not missing:
+            continue
+        models.append(ModelSpec(name, None, {}, None if len(missing) == len(suite.datasets) else missing))
+        added.append(name)
+    if not added:
+        return suite, []
+    suite = dataclasses.replace(suite, models=tuple(models))
+    check_variants(suite.models, suite.datasets, f"suite {suite.name!r} with its references")
+    return suite, added
+
+
 def cells(suite: Suite, *, seeds: int | None = None, series: Mapping[str, Sequence[str]] | None = None) -> list[Cell]:
     """Every (dataset, variant, seed, series) of the suite; deterministic models run one seed.
 

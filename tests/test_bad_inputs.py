@@ -152,6 +152,24 @@ CASES = [
     run("--csv", "{files}/panel.csv", "--id-col", "shop", id="panel-unknown-id-column",
         needles=["--id-col:", "panel.csv has no column 'shop'; its columns are 'store', 'Month', '#Passengers'"]),
     run("--all", "--id-col", "store", id="id-col-without-csv", needles=["--id-col needs --csv FILE"]),
+    # --- a panel given without --id-col: the hint is --id-col, never --duplicates (which would merge it) -----
+    run("--csv", "{files}/panel_time_first.csv", "--value-col", "#Passengers", id="panel-without-id-col",
+        needles=["panel_time_first.csv: 288 duplicate timestamps (first: 1949-01-01, 1949-02-01)",
+                 "column 'store' tells them apart: 3 ids", "pass --id-col store"]),
+    run("--csv", "{files}/panel.csv", id="panel-without-id-col-or-value-col",
+        needles=["--value-col is required", "panel.csv has columns 'store', 'Month', '#Passengers'; a panel in "
+                 "long format (one row per series id, time and value) also needs --id-col C"]),
+    run("--csv", "{files}/panel.csv", "--value-col", "#Passengers", id="panel-id-column-read-as-time",
+        needles=["--time-col: the first column of", "panel.csv, 'store', holds no timestamps (first value 'A'), and "
+                 "column 'Month' does: pass --time-col Month (and --id-col store"]),
+    desc("--csv", "{files}/panel_time_first.csv", "--value-col", "#Passengers", id="describe-panel-without-id-col",
+         needles=["panel_time_first.csv: 288 duplicate timestamps", "pass --id-col store"]),
+    # --- gaps that a fill would mostly invent: no fill is suggested ------------------------------------
+    run("--csv", "{files}/many_gaps.csv", id="too-many-gaps-to-fill",
+        needles=["many_gaps.csv: 10 missing timestamps at frequency 'MS'", "filling them would invent 10 of the 144 "
+                 "points (7%): check that the timestamps are read right", "(--freq, --time-format)"]),
+    run("--csv", "{files}/year_month.csv", "--freq", "D", id="months-forced-to-days",
+        needles=["year_month.csv: 1029 missing timestamps at frequency 'D'", "1029 of the 1065 points (97%)"]),
     run("--suite", "{files}/m4_long_test.toml", id="m4-series-too-short-for-the-suites-split",
         needles=["dataset 'm4_hourly': series 'H", "has 748 points; its split (h=48 test=800",
                  "needs at least 802"]),
@@ -322,6 +340,11 @@ def make_files(root: Path) -> None:
     panel_csv("panel_non_numeric.csv", panel[:148] + ["B,1949-05,lots"] + panel[149:])
     panel_csv("panel_gap.csv", panel[:288 + 12] + panel[288 + 13:])
     panel_csv("panel_empty_id.csv", panel[:5] + [",1949-06,135"] + panel[6:])
+    (root / "panel_time_first.csv").write_text("\n".join(["Month,store,#Passengers"] + [
+        f"{row.split(',')[0]},{store},{row.split(',')[1]}" for store in "ABC" for row in rows]) + "\n")
+    csv("many_gaps.csv", [row for i, row in enumerate(rows) if i % 14 != 5])        # 10 of 144 months missing
+    (root / "year_month.csv").write_text("month,value\n" + "".join(                  # '1-01': year 1, month 1
+        f"{1 + i // 12}-{i % 12 + 1:02d},{row.split(',')[1]}\n" for i, row in enumerate(rows[:36])))
     suites = {
         "m4_long_test.toml": '[[datasets]]\nname = "m4_hourly"\ntest_size = 800\n[[models]]\nname = "naive"\n',
         "not_toml.toml": "name = 'x\n[[datasets]\n",

@@ -131,3 +131,51 @@ def test_cli_describes_a_catalog_dataset_and_a_user_csv_with_its_flaws(tmp_path)
     assert "results/describe/air_passengers_stl.png" in catalog.stdout
     assert_png(tmp_path / "results" / "describe" / "air_passengers_acf.png")
     assert_only_pngs(tmp_path / "results" / "describe")
+
+
+def _year_month_csv(path, n=36):
+    """Air passengers labelled '1-01', '1-02', ... (year 1, month 1), as a course's table labels them."""
+    values = data.load_series("air_passengers").to_numpy()[:n]
+    path.write_text("month,value\n" + "".join(f"{1 + i // 12}-{i % 12 + 1:02d},{v:g}\n" for i, v in enumerate(values)))
+    return path
+
+
+def test_year_month_labels_are_described_as_months_with_both_plots(tmp_path):
+    ds = data.user_dataset(_year_month_csv(tmp_path / "monthly.csv"), with_split=False)
+    res = describe.describe(ds, out_dir=tmp_path, frequency_basis="inferred", season_basis="default for MS")
+    text = res.text
+    assert "length                36 points" in text and "range                 0001-01-01 .. 0003-12-01" in text
+    assert "frequency             MS (inferred from the timestamps)" in text
+    assert "time labels           years and months ('1-01': month 1 of year 1)" in text
+    assert "missing timestamps    none" in text
+    # Year 1 is the first year matplotlib can place: the STL plot has no margin before it.
+    assert_png(res.stl_png)
+    assert_png(res.acf_png)
+
+
+def test_gaps_too_many_to_fill_are_described_without_suggesting_a_fill(tmp_path):
+    ds = data.user_dataset(_year_month_csv(tmp_path / "monthly.csv"), freq="D", with_split=False)
+    text = describe.describe(ds, out_dir=tmp_path, frequency_basis="--freq", season_basis="--season").text
+    assert ("missing timestamps    1029 (first: 0001-01-02), 97% of the 1065 points at 'D': interpolated for this "
+            "analysis, but that many invented values are no series to forecast; check that the timestamps are read "
+            "right (--freq, --time-format)") in text
+    assert "--fill" not in text
+
+
+def test_a_plot_matplotlib_cannot_draw_is_a_line_of_the_report_not_a_traceback(tmp_path):
+    def cannot():
+        raise ValueError("Date ordinal -719165.5 converts to 0000-12-28T12:00:00.000000, but Matplotlib dates "
+                         "must be between year 0001 and 9999.")
+    note = describe._drawn(cannot, tmp_path / "x_stl.png")
+    assert note.startswith("not drawn (matplotlib: Date ordinal -719165.5") and not (tmp_path / "x_stl.png").exists()
+
+
+@pytest.mark.slow
+def test_cli_describe_of_year_month_labels_exits_0_without_a_traceback(tmp_path):
+    csv = _year_month_csv(tmp_path / "monthly.csv")
+    done = subprocess.run([sys.executable, "-m", "bench", "describe", "--csv", str(csv), "--out", str(tmp_path / "p")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert "frequency             MS (inferred from the timestamps)" in done.stdout
+    assert_png(tmp_path / "p" / "monthly_stl.png")
+    assert not list(data.user_catalog_dir().glob("*.toml"))       # describe registers nothing

@@ -152,7 +152,7 @@ def test_a_run_killed_part_way_resumes_without_recomputing_finished_cells(tmp_pa
     suite = _suite(tmp_path, SLOW)
     out = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "--suite", suite, "--workers", "1",
-                             "--out", str(out)], cwd=REPO, stderr=subprocess.PIPE, text=True,
+                             "--out", str(out), "--no-references"], cwd=REPO, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     db = out / "bench.sqlite"
     deadline = time.monotonic() + 120
@@ -164,14 +164,15 @@ def test_a_run_killed_part_way_resumes_without_recomputing_finished_cells(tmp_pa
     assert 3 <= finished_before < 7, "the kill should land part-way through the run"
 
     resumed = subprocess.run([sys.executable, "-m", "bench", "run", "--suite", suite, "--workers", "1",
-                              "--out", str(out), "--resume"], cwd=REPO, capture_output=True, text=True)
+                              "--out", str(out), "--resume", "--no-references"], cwd=REPO, capture_output=True,
+                             text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{7 - finished_before} cells to run ({finished_before} already finished" in resumed.stderr
     after = api.load(out)
     assert after.run["run_id"] == 1
     assert after.cells["cell_key"].is_unique and len(after.cells) == 7
 
-    whole = api.run(suite, out=tmp_path / "whole", workers=0)
+    whole = api.run(suite, out=tmp_path / "whole", workers=0, references=False)
     pd.testing.assert_series_equal(_maes(after), _maes(whole))
 
 

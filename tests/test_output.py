@@ -63,11 +63,11 @@ def test_a_full_disk_while_reports_are_written_leaves_the_previous_set_whole(tmp
 @pytest.mark.slow
 def test_a_full_disk_while_a_cell_is_stored_is_one_line_and_the_store_stays_whole(tmp_path):
     out = tmp_path / "out"
-    api.run(_suite(tmp_path), out=out)
+    api.run(_suite(tmp_path), out=out, references=False)
     before = _snapshot(out)
     size = (out / "bench.sqlite").stat().st_size
     line = _one_error_line(_bench_with_file_size_limit(size, "run", "--suite", _suite(tmp_path), "--workers", "0",
-                                                       "--out", str(out)))
+                                                       "--out", str(out), "--no-references"))
     assert "the result store could not be read or written" in line and "`run --resume` continues" in line
     with sqlite3.connect(out / "bench.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -109,7 +109,7 @@ def test_files_of_the_previous_report_set_are_removed_with_it(tmp_path):
     api.run("default", datasets=["air_passengers", "google_stock"], models=["naive", "seasonal_naive"], out=out)
     assert (out / "google_stock.md").is_file() and (out / "cost_vs_accuracy.png").is_file()
     # Without seasonal naive there is no relative MAE, so no overall cost plot; google is not run.
-    api.run("default", datasets=["air_passengers"], models=["naive"], out=out)
+    api.run("default", datasets=["air_passengers"], models=["naive"], out=out, references=False)
     present = {p.name for p in out.iterdir()} - {"bench.sqlite", files.LOCK_FILE, files.MANIFEST}
     assert "google_stock.md" not in present and "cost_vs_accuracy.png" not in present
     assert "Run 2 of suite `default`" in (out / "LEADERBOARD.md").read_text()

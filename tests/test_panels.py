@@ -392,7 +392,8 @@ select = "validation"
 def test_validation_selection_on_a_panel_chooses_by_the_mean_over_series_of_the_validation_mae(tmp_path, m4):
     ds = data.user_dataset(long_panel(tmp_path / "p.csv", m4, ids=("H1", "H30", "H200"), length=240),
                            id_col="store", name="shops")
-    res = api.run(_suite(tmp_path, VALIDATION), datasets=["shops"], out=tmp_path / "out", extra_datasets=[ds])
+    res = api.run(_suite(tmp_path, VALIDATION), datasets=["shops"], out=tmp_path / "out", extra_datasets=[ds],
+                  references=False)
     validation = res.cells[res.cells["span"] == "validation"]
     assert len(validation) == 3 * 3
     best = validation.groupby("label")["mae"].mean().idxmin()
@@ -440,7 +441,7 @@ def test_a_cell_past_its_timeout_or_crashing_in_a_chunk_is_recorded_and_the_chun
                                            (f.loc[f["store"] == "H3", "sales"].astype(float) + 2e6).astype(str)))
     ds = data.user_dataset(csv, id_col="store", name="shops")
     res = api.run(_suite(tmp_path, MISBEHAVING), datasets=["shops"], out=tmp_path / "out", extra_datasets=[ds],
-                  workers=1, cell_timeout_s=3)
+                  workers=1, cell_timeout_s=3, references=False)
     status = res.cells.set_index(["label", "series_id"])["status"].to_dict()
     assert status == {**{(m, s): "ok" for m in ("hangs", "dies") for s in ("H1", "H2", "H4", "H5")},
                       ("hangs", "H3"): "timeout", ("dies", "H3"): "crashed"}
@@ -492,7 +493,8 @@ def test_a_panel_run_killed_inside_a_chunk_resumes_from_the_next_series(tmp_path
     out = tmp_path / "killed"
     # One origin per series: a cell is one 0.4 s fit.
     command = [sys.executable, "-m", "bench", "run", "--suite", suite, "--csv", str(csv), "--id-col", "store",
-               "--name", "shops", "--horizon", "24", "--test-size", "24", "--workers", "1", "--out", str(out)]
+               "--name", "shops", "--horizon", "24", "--test-size", "24", "--workers", "1", "--out", str(out),
+               "--no-references"]
     proc = subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and _count(out / "bench.sqlite") < 3:
@@ -506,7 +508,7 @@ def test_a_panel_run_killed_inside_a_chunk_resumes_from_the_next_series(tmp_path
     assert f"{12 - before} cells to run ({before} already finished, reused)" in resumed.stderr
     after = api.load(out)
     assert sorted(after.cells["series_id"]) == sorted(ids) and after.cells["cell_key"].is_unique
-    whole = api.run(suite, datasets=["shops"], out=tmp_path / "whole",
+    whole = api.run(suite, datasets=["shops"], out=tmp_path / "whole", references=False,
                     extra_datasets=[data.user_dataset(csv, id_col="store", name="shops", horizon=24, test_size=24)])
     maes = lambda res: res.cells.set_index("series_id")["mae"].sort_index()
     pd.testing.assert_series_equal(maes(after), maes(whole))

@@ -147,7 +147,7 @@ def test_a_registered_series_round_trips_and_a_suite_can_name_it(tmp_path, monke
     assert "my_air" in data.user_catalog_names() and "my_air" not in data.catalog_names()
     suite = tmp_path / "mine.toml"
     suite.write_text('name = "mine"\n[[datasets]]\nname = "my_air"\n[[models]]\nname = "naive"\n')
-    res = api.run(str(suite), out=tmp_path / "out", workers=0)
+    res = api.run(str(suite), out=tmp_path / "out", workers=0, references=False)
     assert list(res.cells["dataset"]) == ["my_air"] and list(res.cells["status"]) == ["ok"]
 
 
@@ -199,7 +199,8 @@ def test_naive_on_150000_one_minute_points_runs_in_seconds_within_1_gb(tmp_path)
               "print(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1), file=sys.stderr); "
               "sys.exit(code)")
     done = subprocess.run([sys.executable, "-c", script, "run", "--csv", str(tmp_path / "minutes.csv"), "-m", "naive",
-                           "--workers", "0", "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True,
+                           "--no-references", "--workers", "0", "--out", str(tmp_path / "out")], cwd=REPO,
+                          capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "the default step is the horizon instead, 1440 (10 origins" in done.stderr
@@ -207,3 +208,85 @@ def test_naive_on_150000_one_minute_points_runs_in_seconds_within_1_gb(tmp_path)
     assert peak_mb < 1024
     with sqlite3.connect(tmp_path / "out" / "bench.sqlite") as db:
         assert db.execute("SELECT count(*) FROM forecasts").fetchone()[0] == 14_400
+
+
+# --- dates read right, and advice that never corrupts the data ------------------------------------
+
+def year_month_rows(n=None):
+    """The air passengers, labelled as a course's table labels them: year 1 month 1 is '1-01'."""
+    values = data.load_series("air_passengers").to_numpy()[:n]
+    return [f"{1 + i // 12}-{i % 12 + 1:02d},{v:g}" for i, v in enumerate(values)]
+
+
+def test_year_month_labels_with_a_short_year_are_read_as_months_not_days(tmp_path):
+    # dateutil reads '1-01', '1-02' as January 1st and 2nd: three years of months became 36 days
+    # with 35 missing ones. They are months, said so in one warning.
+    path = write(tmp_path / "monthly.csv", "month,value", year_month_rows(36))
+    ds = data.user_dataset(path)
+    assert (ds.frequency, ds.season_length, ds.split.horizon) == ("MS", 12, 12)
+    with pytest.warns(BenchWarning, match=r"monthly.csv: read column 'month' as years and months \('1-01': month 1 "
+                                          r"of year 1\); a two-digit year .* --time-format %y-%m"):
+        y = data.load(ds)
+    assert len(y) == 36 and y.index.freqstr == "MS"
+    assert (y.index[0].year, y.index[0].month, y.index[13].year, y.index[13].month) == (1, 1, 2, 2)
+    np.testing.assert_array_equal(y.to_numpy(), data.load_series("air_passengers").to_numpy()[:36])
+    # Twelve years of them, past the labels that dateutil cannot read at all ('13-01').
+    assert len(data.load(data.user_dataset(write(tmp_path / "long.csv", "month,value", year_month_rows())),
+                         warn=False)) == 144
+    # Four-digit years, and labels with a day, are read as before.
+    assert data.user_dataset(AIR).frequency == "MS"
+
+
+def test_a_fill_is_suggested_only_where_it_invents_a_small_share_of_the_points(tmp_path):
+    header, rows = air_rows()
+    few = write(tmp_path / "few_gaps.csv", header, rows[:10] + rows[12:])                  # 2 of 144
+    with pytest.raises(BenchError, match=r"2 missing timestamps .*; choose --fill interpolate\|ffill"):
+        data.user_dataset(few)
+    many = write(tmp_path / "many_gaps.csv", header, [r for i, r in enumerate(rows) if i % 14 != 5])   # 10 of 144
+    with pytest.raises(BenchError, match=r"many_gaps.csv: 10 missing timestamps at frequency 'MS' .*filling them "
+                                         r"would invent 10 of the 144 points \(7%\): check that the timestamps are "
+                                         r"read right .*\(--freq, --time-format\)") as refused:
+        data.user_dataset(many)
+    assert "--fill" not in str(refused.value)
+    # The monthly labels read as days (what --freq D forces): 1029 of 1065 points would be invented.
+    labels = write(tmp_path / "monthly.csv", "month,value", year_month_rows(36))
+    with pytest.raises(BenchError, match=r"1029 of the 1065 points \(97%\)") as refused:
+        data.user_dataset(labels, freq="D")
+    assert "--fill" not in str(refused.value)
+    # A fill the user chooses still runs; one that invents that much says so.
+    with pytest.warns(BenchWarning, match=r"the interpolate fill invents 10 of the 144 points \(7%\)"):
+        assert len(data.load(data.user_dataset(many, fill="interpolate"))) == 144
+
+
+def _long_panel(path, columns=("store", "Month", "#Passengers")):
+    header, rows = air_rows()
+    frame = pd.DataFrame([[store, *row.split(",")] for store in "ABC" for row in rows],
+                         columns=["store", "Month", "#Passengers"])
+    frame[list(columns)].to_csv(path, index=False)
+    return path
+
+
+def test_a_long_format_panel_without_id_col_gets_the_id_col_hint_not_a_merge(tmp_path):
+    time_first = _long_panel(tmp_path / "time_first.csv", ("Month", "store", "#Passengers"))
+    with pytest.raises(BenchError, match=r"time_first.csv: 288 duplicate timestamps \(first: 1949-01-01, "
+                                         r"1949-02-01\), and column 'store' tells them apart: 3 ids.*--id-col store") \
+            as refused:
+        data.user_dataset(time_first, value_col="#Passengers")
+    assert "--duplicates" not in str(refused.value)          # mean|sum|last would merge the three stores
+    id_first = _long_panel(tmp_path / "id_first.csv")
+    with pytest.raises(BenchError, match=r"--value-col is required: .*id_first.csv has columns 'store', 'Month', "
+                                         r"'#Passengers'; a panel in long format .* --id-col"):
+        data.user_dataset(id_first)
+    with pytest.raises(BenchError, match=r"--time-col: the first column of .*id_first.csv, 'store', holds no "
+                                         r"timestamps \(first value 'A'\), and column 'Month' does: pass --time-col "
+                                         r"Month \(and --id-col store"):
+        data.user_dataset(id_first, value_col="#Passengers")
+    # With --id-col, both read as the panel they are.
+    for path in (time_first, id_first):
+        assert list(data.load_panel(data.user_dataset(path, id_col="store"))) == ["A", "B", "C"]
+    # A single series with a repeated timestamp and a column that does not tell repeats apart keeps its hint.
+    header, rows = air_rows()
+    noted = write(tmp_path / "noted.csv", header + ",note", [r + ",x" for r in rows[:6]] + [rows[5] + ",y"]
+                  + [r + ",x" for r in rows[6:]])
+    with pytest.raises(BenchError, match=r"1 duplicate timestamps .*choose --duplicates mean\|sum\|last"):
+        data.user_dataset(noted, value_col="#Passengers")
