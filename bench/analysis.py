@@ -16,6 +16,7 @@ MAE over series would be dominated by the series with the largest values.
 """
 from __future__ import annotations
 
+import warnings
 import zlib
 
 import numpy as np
@@ -271,7 +272,10 @@ def relative_mae_bootstrap(table: pd.DataFrame, losses: pd.DataFrame, reference:
         return out
     geomeans = {v: np.exp(np.mean(np.stack(parts), axis=0)) for v, parts in logs.items()}
     for v, draws in geomeans.items():
-        out.loc[v, ["overall_rel_mae_lo", "overall_rel_mae_hi"]] = np.nanquantile(draws, [0.025, 0.975])
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            # Seasonal naive's MAE of 0 (a series repeating its season exactly) leaves no finite ratio.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out.loc[v, ["overall_rel_mae_lo", "overall_rel_mae_hi"]] = np.nanquantile(draws, [0.025, 0.975])
     widest = max(len(parts) for parts in logs.values())
     full = [v for v, parts in logs.items() if len(parts) == widest]
     stacked = np.stack([geomeans[v] for v in full], axis=1)

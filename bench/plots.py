@@ -222,7 +222,8 @@ def cost_accuracy_figure(points: pd.DataFrame, *, title: str, xlabel: str, ylabe
 
 def _pad_log_axis(ax, cost: pd.Series) -> None:
     lo, hi = float(cost.min()), float(cost.max())
-    ax.set_xlim(lo / 3.0, hi * 3.0)
+    if np.isfinite(lo) and np.isfinite(hi):      # no point to draw: matplotlib's own limits
+        ax.set_xlim(lo / 3.0, hi * 3.0)
 
 
 def _size_handles(n_params: pd.Series) -> list[Line2D]:

@@ -141,3 +141,19 @@ def test_a_split_that_makes_millions_of_forecasts_is_announced_before_it_runs(tm
         warnings.simplefilter("error")
         api._warn_about_volume(small, {"air_passengers": __import__("bench").data.load_series("air_passengers")},
                                suites.cells(small))
+
+
+def test_a_series_that_repeats_its_season_exactly_reports_without_a_relative_mae(tmp_path):
+    """Seasonal naive's MAE is then 0, every ratio to it infinite: the run still writes its reports and says why."""
+    from bench import data
+
+    months = pd.date_range("2000-01-01", periods=120, freq="MS")
+    values = np.tile([10, 20, 30, 25, 15, 12, 18, 22, 28, 35, 30, 20], 10)
+    pd.DataFrame({"month": months.strftime("%Y-%m-%d"), "value": values}).to_csv(tmp_path / "periodic.csv",
+                                                                                    index=False)
+    out = tmp_path / "out"
+    api.run("quick", datasets=["periodic"], models=["theta"], out=out, workers=0, progress=False,
+            extra_datasets=[data.user_dataset(tmp_path / "periodic.csv", name="periodic")])
+    board = (out / "LEADERBOARD.md").read_text()
+    assert "seasonal_naive's MAE is 0 wherever it ran" in board
+    assert not (out / "cost_vs_accuracy.png").exists() and (out / "periodic_cost.png").is_file()

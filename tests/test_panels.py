@@ -354,10 +354,12 @@ def test_the_user_panel_is_registered_with_its_id_column_after_the_run(tmp_path,
 
 
 @pytest.mark.slow
-def test_a_store_of_schema_4_lists_series_ids_and_resume_names_the_series(tmp_path, m4):
+def test_a_store_lists_series_ids_and_resume_names_the_series(tmp_path, m4):
+    from bench.store import SCHEMA_VERSION
+
     _user_panel_run(tmp_path, m4, ids=("H1", "H2"))
     with sqlite3.connect(tmp_path / "out" / "bench.sqlite") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert sorted(r[0] for r in db.execute("SELECT DISTINCT series_id FROM cells")) == ["H1", "H2"]
     # Another split for the same series: refused, naming one.
     ds = data.user_dataset(tmp_path / "p.csv", id_col="store", name="shops", test_size=72)

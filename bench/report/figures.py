@@ -17,7 +17,7 @@ import pandas as pd
 from bench import analysis, metrics
 from bench.report.formatting import OVERALL_FILES, dataset_files, p_phrase, unit_of
 from bench.report.plot_data import N_PLOTTED, forecast_plot_data, leading_rows, rank_grid
-from bench.report.table import NAIVE_MODEL, overall
+from bench.report.table import NAIVE_MODEL, has_relative_mae, overall
 
 
 def forecasts_plot(table: pd.DataFrame, per_step: pd.DataFrame, dataset: str, colors: dict | None = None,
@@ -155,7 +155,7 @@ def render_plots(table: pd.DataFrame, per_step: pd.DataFrame) -> dict[str, bytes
         out[files["forecasts"]] = plots.png_bytes(forecasts_plot(table, per_step, dataset, colors))
         out[files["cost"]] = plots.png_bytes(cost_plot(table, dataset, colors))
         out[files["steps"]] = plots.png_bytes(steps_plot(table, per_step, dataset, colors))
-    if summary["geomean_mae_vs_seasonal_naive"].notna().any():
+    if has_relative_mae(summary):
         out[OVERALL_FILES["cost"]] = plots.png_bytes(cost_plot(table, None, colors))
     out[OVERALL_FILES["ranks"]] = plots.png_bytes(ranks_plot(table))
     return out

@@ -14,7 +14,7 @@ from bench import analysis
 from bench.report.dataset_pages import dataset_body
 from bench.report.formatting import OVERALL_FILES, dataset_files, fmt, fmt_interval, fmt_params, fmt_share, fmt_time
 from bench.report.sections import run_header
-from bench.report.table import REFERENCE_MODEL, overall
+from bench.report.table import REFERENCE_MODEL, has_relative_mae, overall
 
 HOW_TO_READ = """How to read:
 
@@ -75,8 +75,11 @@ def leaderboard(run: dict, table: pd.DataFrame, cells: pd.DataFrame | None = Non
              "", "## Overall", ""]
     summary = overall(table)
     lines += [overall_table(summary), "", *certainty_lines(summary, analysis.is_panel(table).any())]
-    if summary["geomean_mae_vs_seasonal_naive"].notna().any():
+    if has_relative_mae(summary):
         lines += [f"![Accuracy against fit time across datasets]({OVERALL_FILES['cost']})", ""]
+    elif (table["model"] == REFERENCE_MODEL).any() and (table.loc[table["model"] == REFERENCE_MODEL, "n_ok"] > 0).any():
+        lines += [f"{REFERENCE_MODEL}'s MAE is 0 wherever it ran (a series that repeats its season exactly), so no "
+                  "MAE relative to it is finite and there is no overall accuracy-versus-cost plot.", ""]
     else:
         lines += [f"{REFERENCE_MODEL} did not run, so there is no relative MAE and no overall "
                   "accuracy-versus-cost plot.", ""]

@@ -296,5 +296,11 @@ def overall(table: pd.DataFrame) -> pd.DataFrame:
             .drop(columns="_coverage").reset_index(drop=True))
 
 
+def has_relative_mae(summary: pd.DataFrame) -> bool:
+    """Whether any variant has a finite overall MAE relative to seasonal naive (not where seasonal naive did
+    not run, nor where its MAE is 0 on every dataset: a series that repeats its season exactly)."""
+    return bool(np.isfinite(summary["geomean_mae_vs_seasonal_naive"].astype(float)).any())
+
+
 def results_csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False, float_format="%.6g")
