@@ -18,6 +18,15 @@ per series is fitted on that series' training part alone (the values before its 
   last value without a season), so one network reads every series on one scale.
 - **Multi-output head** of the horizon's width, initialised at zero: training starts from
   the base forecast (seasonal naive where seasonal) and learns what improves on it.
+- **Forecast distributions**: the registered networks forecast points only, and the runner
+  gives them conformal intervals from their validation walk (``bench.conformal``): on a
+  pseudo-test of M4 hourly that beat a quantile head on MSIS (docs/global_models.md,
+  "Forecast distributions"; ``benchmarks/global_intervals.py``). The quantile head is here
+  as an option (``QuantileHead``, the ``...Quantiles`` classes): beside the point outputs,
+  one output per horizon step and level of ``bench.quantiles.LEVELS``, also added to the
+  base forecast and initialised at zero, trained with the pinball loss (``pinball``) on top
+  of the point loss; sorted at prediction time and mapped back through the series' scale as
+  the point forecast is.
 
 The network reads a window in **chunks of one season** (24 hours a step on hourly data):
 a 168-hour window is 7 recurrent steps of 24 inputs, not 168 steps of 1, which makes the
@@ -47,12 +56,14 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from bench import quantiles as qs
 from bench.forecaster import ModelSkipped
 from bench.seasonality import is_seasonal, usable_season
 from rnn_models.config import AUTO, AUTO_MAX_BATCH, LOOKBACK_PER_PERIOD, RNNConfig
 from rnn_models.windows import TrainingData
 
 _LOSSES = ("mae", "mse")
+LEVELS = qs.LEVELS          # the quantile head's levels: the ones the runner asks for
 GLOBAL_BATCH = 512          # default windows per optimiser step (see the measurements in docs/global_models.md)
 
 
@@ -85,6 +96,29 @@ class SeriesScale:
 def chunk_of(season_length: int) -> int:
     """Inputs per recurrent step: one season (1 without one)."""
     return usable_season(season_length)
+
+
+def head_width(horizon: int, quantile_head: bool) -> int:
+    """Outputs of the network's head: the horizon's point corrections, then with ``quantile_head``
+    one correction per step and level (``(horizon, len(LEVELS))`` row-major: step by step)."""
+    return horizon * (1 + len(LEVELS)) if quantile_head else horizon
+
+
+def split_outputs(out: np.ndarray, horizon: int, quantile_head: bool):
+    """(point corrections ``(n, horizon)``, quantile corrections ``(n, horizon, len(LEVELS))`` or None)
+    of the head's outputs ``(n, head_width)``."""
+    if not quantile_head:
+        return out, None
+    return out[:, :horizon], out[:, horizon:].reshape(len(out), horizon, len(LEVELS))
+
+
+def pinball(errors, levels) -> float:
+    """Twice the mean pinball loss of ``errors = y - q`` ``(..., len(levels))``: fev's quantile loss,
+    which is the absolute error at the median, so it sits on the scale of the point loss (MAE). Both
+    frameworks compute this same formula on their own tensors (``max(tau e, (tau - 1) e)``)."""
+    e = np.asarray(errors, dtype=float)
+    tau = np.asarray(levels, dtype=float)
+    return float(2.0 * np.mean(np.maximum(tau * e, (tau - 1.0) * e)))
 
 
 def resolved(cfg: RNNConfig) -> RNNConfig:
@@ -167,13 +201,20 @@ def panel_windows(zs: list[np.ndarray], seasonal: np.ndarray, cfg: RNNConfig) ->
 class GlobalRNNForecaster:
     """A recurrent network trained across a panel; subclasses supply the framework.
 
-        _train(data, cfg) -> history          build the network and train it
-        _forward(x) -> np.ndarray             a batch of windows (n, steps, chunk) -> (n, horizon)
+        _train(data, cfg) -> history          build the network and train it; its head has
+                                              head_width(cfg.horizon, self.quantile_head) outputs
+                                              and, with the quantile head, its loss is the point
+                                              loss plus ``pinball`` of the quantile outputs
+        _forward(x) -> np.ndarray             a batch of windows (n, steps, chunk) -> (n, head width)
         _count_params() -> int
+
+    Without ``QuantileHead`` (``quantile_head`` False) the head has the horizon's width and the
+    loss is the point loss: a point forecaster, which the runner gives conformal intervals.
     """
 
     global_model: ClassVar[bool] = True
     seeded: ClassVar[bool] = True
+    quantile_head: ClassVar[bool] = False
     cell: ClassVar[str]
     framework: ClassVar[str]
 
@@ -234,6 +275,7 @@ class GlobalRNNForecaster:
         self.n_windows_ = len(windows.data.x_train)
         self.batch_size_ = windows.data.batch_size
         self.y_ = histories
+        self.quantiles_ = None
         return self
 
     def fit_info(self) -> dict:
@@ -250,6 +292,7 @@ class GlobalRNNForecaster:
         self._check_fitted()
         for sid, y_new in revealed.items():
             self.y_[sid] = np.concatenate([self.y_[sid], np.asarray(y_new, dtype=float)])
+        self.quantiles_ = None
         return self
 
     def predict(self, horizon: int) -> dict[str, np.ndarray]:
@@ -260,12 +303,21 @@ class GlobalRNNForecaster:
         seasonal = np.array([self.scales_[sid].seasonal for sid in ids])
         windows = np.stack([self.scales_[sid].forward(self.y_[sid][-L:]) for sid in ids])
         z_future = np.empty((len(ids), 0))
+        q_future = np.empty((len(ids), 0, len(LEVELS)))
         while z_future.shape[1] < horizon:
             base, reference = base_and_reference(windows, seasonal, cfg.season, H)
             x = (windows - reference).reshape(len(ids), L // chunk, chunk).astype(np.float32)
-            step = base + self._forward(x).astype(float)
+            point, quantiles = split_outputs(self._forward(x).astype(float), H, self.quantile_head)
+            step = base + point
             z_future = np.concatenate([z_future, step], axis=1)
+            if quantiles is not None:
+                q_future = np.concatenate([q_future, base[:, :, None] + quantiles], axis=1)
             windows = np.concatenate([windows, step], axis=1)[:, -L:]      # fed back as if observed
+        if self.quantile_head:
+            # Rearrangement (Chernozhukov, Fernandez-Val and Galichon 2010): the outputs sorted per
+            # step are quantiles in order and no farther from the true ones than the raw outputs.
+            q_future = np.sort(q_future[:, :horizon], axis=2)
+            self.quantiles_ = {sid: self.scales_[sid].inverse(q_future[i]) for i, sid in enumerate(ids)}
         return {sid: self.scales_[sid].inverse(z_future[i, :horizon]) for i, sid in enumerate(ids)}
 
     def n_params(self) -> int:
@@ -289,6 +341,41 @@ class GlobalRNNForecaster:
 
     def _count_params(self) -> int:
         raise NotImplementedError
+
+
+class QuantileHead:
+    """Mixin: a global network with a quantile head, which forecasts its own distribution.
+
+    ``class GlobalTorchGRUQuantiles(QuantileHead, GlobalTorchGRU)``: the head has
+    ``head_width(horizon, True)`` outputs, the horizon's point corrections (trained with the
+    point loss, as the point network's) and one correction per step and level of ``LEVELS``
+    (trained with ``pinball``); the loss, and so early stopping, is their sum. The quantiles
+    are sorted per step at prediction time. The runner then makes no calibration walk for it;
+    a suite entry's ``intervals = "conformal"`` still gets conformal intervals around its point
+    forecast instead.
+    """
+
+    quantile_head: ClassVar[bool] = True
+    intervals: ClassVar[str] = ("quantile head: the network's own quantiles of every step at the 13 levels, "
+                                "trained with the pinball loss beside the point loss, sorted")
+
+    def predict_quantiles(self, horizon: int, levels=LEVELS) -> dict[str, np.ndarray]:
+        """Every series' ``(horizon, len(levels))`` quantiles from the quantile head, by id.
+
+        Each quantile is the base forecast plus its head output in the network's scale, mapped
+        back through the series' scale exactly as the point forecast (exp in logs; both maps are
+        increasing, so quantiles stay quantiles and in order). Beyond the network's horizon (a
+        ``predict(horizon)`` longer than the ``horizon`` it was built for) the next block's
+        quantiles are those given the point forecast fed back as if observed: conditional on that
+        path, so narrower than the forecast's whole uncertainty (the runner asks for the split's
+        horizon, which the network is built for).
+        """
+        self._check_fitted()
+        if tuple(levels) != LEVELS:
+            raise ValueError(f"the quantile head is trained for the levels {LEVELS}, asked for {tuple(levels)}")
+        if self.quantiles_ is None or len(next(iter(self.quantiles_.values()))) != horizon:
+            self.predict(horizon)
+        return {sid: q.copy() for sid, q in self.quantiles_.items()}
 
 
 def flops_per_window(cfg: RNNConfig) -> float:

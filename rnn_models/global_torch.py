@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnn_models.config import RNNConfig
-from rnn_models.global_base import GlobalRNNForecaster, chunk_of
+from rnn_models.global_base import LEVELS, GlobalRNNForecaster, QuantileHead, chunk_of, head_width
 from rnn_models.torch_rnn import _CELLS, training_batches
 from rnn_models.windows import TrainingData
 
@@ -23,16 +23,17 @@ _LOSS = {"mae": F.l1_loss, "mse": F.mse_loss}
 
 
 class GlobalNet(nn.Module):
-    """Recurrent layers reading one season per step, then a linear head of the horizon's width,
-    initialised at zero so that training starts from the base forecast."""
+    """Recurrent layers reading one season per step, then a linear head of the horizon's width
+    (with the quantile head, also one output per step and level), initialised at zero so that
+    training starts from the base forecast."""
 
-    def __init__(self, cfg: RNNConfig):
+    def __init__(self, cfg: RNNConfig, quantile_head: bool = False):
         super().__init__()
         self.rnn = _CELLS[cfg.cell](input_size=chunk_of(cfg.season_length), hidden_size=cfg.units,
                                     num_layers=cfg.layers, batch_first=True,
                                     dropout=cfg.dropout if cfg.layers > 1 else 0.0)
         self.drop = nn.Dropout(cfg.dropout)
-        self.head = nn.Linear(cfg.units, cfg.horizon)
+        self.head = nn.Linear(cfg.units, head_width(cfg.horizon, quantile_head))
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
@@ -40,14 +41,27 @@ class GlobalNet(nn.Module):
         _, h = self.rnn(x)
         if isinstance(h, tuple):                                 # LSTM: (h_n, c_n)
             h = h[0]
-        return self.head(self.drop(h[-1]))                       # (batch, horizon)
+        return self.head(self.drop(h[-1]))                       # (batch, head width)
 
 
-def train(net: nn.Module, data: TrainingData, cfg: RNNConfig, loss_name: str) -> dict[str, list[float]]:
+def combined_loss(point_loss, horizon: int):
+    """The point loss of the first ``horizon`` outputs plus twice the mean pinball loss of the
+    quantile outputs (``global_base.pinball``): the quantile head's training and early-stopping loss."""
+    tau = torch.tensor(LEVELS, dtype=torch.float32)
+
+    def loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        errors = y[:, :, None] - out[:, horizon:].reshape(len(out), horizon, len(LEVELS))
+        return point_loss(out[:, :horizon], y) + 2.0 * torch.maximum(tau * errors, (tau - 1.0) * errors).mean()
+    return loss
+
+
+def train(net: nn.Module, data: TrainingData, cfg: RNNConfig, loss_name: str,
+          quantile_head: bool = False) -> dict[str, list[float]]:
     """Adam on the loss of the normalised windows; the validation loss every ``steps_per_epoch`` steps,
     stopping after ``patience`` checks without improvement and keeping the best check's weights
-    (the semantics of Keras's EarlyStopping(restore_best_weights=True), which the twin uses)."""
-    loss_fn = _LOSS[loss_name]
+    (the semantics of Keras's EarlyStopping(restore_best_weights=True), which the twin uses).
+    With the quantile head the loss, and so early stopping, is ``combined_loss``."""
+    loss_fn = combined_loss(_LOSS[loss_name], cfg.horizon) if quantile_head else _LOSS[loss_name]
     x_val, y_val = torch.from_numpy(data.x_val), torch.from_numpy(data.y_val)
     # eps as Keras's Adam default (torch's is 1e-8).
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate, eps=1e-7)
@@ -89,8 +103,8 @@ class GlobalTorchRNN(GlobalRNNForecaster):
     def _train(self, data: TrainingData, cfg: RNNConfig):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
-            net = GlobalNet(cfg)
-            history = train(net, data, cfg, self.loss)
+            net = GlobalNet(cfg, self.quantile_head)
+            history = train(net, data, cfg, self.loss, self.quantile_head)
         self.net_ = net
         return history
 
@@ -115,3 +129,19 @@ class GlobalTorchLSTM(GlobalTorchRNN):
 class GlobalTorchGRU(GlobalTorchRNN):
     """GRU trained across a panel."""
     cell = "gru"
+
+
+# With a quantile head (rnn_models.global_base.QuantileHead): not registered, named by import path
+# ("rnn_models.global_torch:GlobalTorchGRUQuantiles"); docs/global_models.md, "Forecast distributions".
+
+
+class GlobalTorchSimpleRNNQuantiles(QuantileHead, GlobalTorchSimpleRNN):
+    """Elman RNN (nn.RNN, tanh) trained across a panel, with a quantile head (its own quantiles at the 13 levels)."""
+
+
+class GlobalTorchLSTMQuantiles(QuantileHead, GlobalTorchLSTM):
+    """LSTM trained across a panel, with a quantile head (its own quantiles at the 13 levels)."""
+
+
+class GlobalTorchGRUQuantiles(QuantileHead, GlobalTorchGRU):
+    """GRU trained across a panel, with a quantile head (its own quantiles at the 13 levels)."""

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from bench import data, executor, forecaster, runner
+from bench import quantiles as qs
 from bench.splits import WalkForward
 
 M4 = "m4_hourly"
@@ -17,6 +18,8 @@ SPLIT = WalkForward(horizon=48, test_size=48)
 TINY = {"epochs": 2, "steps_per_epoch": 3, "units": 8, "batch_size": 64}
 TINY_XGB = {"n_estimators": 5, "max_rows": 2000, "lags": 24, "seasons_back": 2}
 GLOBAL = sorted(n for n, e in forecaster.REGISTRY.items() if e.global_model)
+NETWORKS = [n for n in GLOBAL if "xgboost" not in n]
+QUANTILE = {n: forecaster.get_entry(n).path + "Quantiles" for n in NETWORKS}    # each network's quantile twin
 
 
 def tiny(name: str) -> dict:
@@ -45,6 +48,10 @@ def forecasts(walks):
     return np.stack([w.forecasts for w in walks.values()])
 
 
+def quantiles(walks):
+    return np.stack([w.quantiles for w in walks.values()])
+
+
 def test_the_registry_marks_the_global_models_and_only_them():
     assert GLOBAL == ["global_gru_keras", "global_gru_torch", "global_lstm_keras", "global_lstm_torch",
                       "global_rnn_keras", "global_rnn_torch", "global_xgboost"]
@@ -60,7 +67,8 @@ def test_constructor_only_stores_hyperparameters(name):
     assert not [k for k in vars(fresh) if k.endswith("_") and not k.startswith("_")]
 
 
-@pytest.mark.parametrize("name", [pytest.param("global_lstm_torch", marks=pytest.mark.slow), "global_xgboost"])
+@pytest.mark.parametrize("name", [pytest.param("global_lstm_torch", marks=pytest.mark.slow), "global_xgboost",
+                                  QUANTILE["global_gru_torch"], QUANTILE["global_lstm_keras"]])
 def test_perturbing_one_series_test_span_changes_no_forecast_of_any_series(name, panel):
     _, walks = walk(name, panel)
     perturbed = dict(panel)
@@ -69,18 +77,22 @@ def test_perturbing_one_series_test_span_changes_no_forecast_of_any_series(name,
     perturbed["H100"] = victim
     _, again = walk(name, perturbed)
     np.testing.assert_array_equal(forecasts(again), forecasts(walks))
+    if forecaster.has_quantiles(name):      # a quantile head: no quantile of any series moves either
+        np.testing.assert_array_equal(quantiles(again), quantiles(walks))
     # The actuals did change: the test would see a leak.
     assert not np.array_equal(again["H100"].actuals, walks["H100"].actuals)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["global_gru_keras", "global_rnn_torch"])
+@pytest.mark.parametrize("name", ["global_gru_keras", "global_rnn_torch", QUANTILE["global_gru_keras"]])
 def test_perturbing_one_series_test_span_changes_no_forecast_in_the_other_framework_and_cells(name, panel):
     _, walks = walk(name, panel)
     perturbed = {sid: (y * 2.0 + 7.0 if sid == "H1" else y) for sid, y in panel.items()}
     perturbed["H1"].iloc[:-48] = panel["H1"].iloc[:-48]
     _, again = walk(name, perturbed)
     np.testing.assert_allclose(forecasts(again), forecasts(walks), rtol=1e-6)
+    if forecaster.has_quantiles(name):
+        np.testing.assert_allclose(quantiles(again), quantiles(walks), rtol=1e-6)
 
 
 def test_a_training_value_of_one_series_moves_the_forecasts_of_the_others(panel):
@@ -251,3 +263,92 @@ def test_a_global_model_gets_conformal_intervals_pooled_over_the_panels_validati
     np.testing.assert_array_equal(again_calibration.offsets, calibration.offsets)
     np.testing.assert_array_equal(np.stack([w.quantiles for w in again.values()]),
                                   np.stack([w.quantiles for w in walks.values()]))
+
+
+# -- forecast distributions (docs/global_models.md, "Forecast distributions") --
+# The registered networks forecast points and get the runner's conformal intervals; each has a twin
+# with a quantile head (rnn_models.global_base.QuantileHead), named by import path.
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_every_global_network_has_a_twin_whose_quantile_head_forecasts_ordered_quantiles(name, panel):
+    model, walks = walk(QUANTILE[name], panel)
+    assert model.quantile_head and forecaster.is_global(QUANTILE[name])
+    for res in walks.values():
+        assert res.quantiles.shape == (1, 48, len(qs.LEVELS)) and np.all(np.isfinite(res.quantiles))
+        assert qs.crossing(res.quantiles) == 0 and np.all(np.diff(res.quantiles, axis=2) >= 0)
+        assert res.intervals.startswith("quantile head")
+        assert np.isfinite(res.score()["msis"]) and np.isfinite(res.score()["sql"])
+    # Trained, the quantiles have spread: the 95% interval is not a point.
+    q = quantiles(walks)
+    assert np.mean(q[..., -1] - q[..., 0]) > 0
+    # The head's outputs: the point corrections, then one per step and level.
+    point, _ = walk(name, {sid: y.iloc[:-48] for sid, y in list(panel.items())[:2]})
+    assert not point.quantile_head
+    assert model.n_params() - point.n_params() == TINY["units"] * 48 * len(qs.LEVELS) + 48 * len(qs.LEVELS)
+
+
+def test_the_runner_calibrates_the_registered_networks_and_not_their_quantile_twins_unless_asked():
+    for name in NETWORKS:
+        assert not forecaster.has_quantiles(name) and forecaster.has_quantiles(QUANTILE[name])
+        assert runner.wants_calibration(runner.Cell(M4, name, name, TINY, 0, SPLIT, 24, series="H1"))
+        twin = runner.Cell(M4, QUANTILE[name], name, TINY, 0, SPLIT, 24, series="H1")
+        assert not runner.wants_calibration(twin)
+        assert runner.wants_calibration(runner.Cell(M4, QUANTILE[name], name, TINY, 0, SPLIT, 24, series="H1",
+                                                    intervals="conformal"))
+
+
+def test_a_quantile_twin_runs_through_the_runner_with_its_own_quantiles(panel):
+    name = QUANTILE["global_gru_torch"]
+    results = list(executor.execute(_cells(panel, model=name), {M4: panel}, workers=0))
+    assert [r.status for r in results] == ["ok"] * len(panel), results[0].reason
+    assert all(r.walk.intervals.startswith("quantile head") and np.isfinite(r.scores["msis"]) for r in results)
+
+
+@pytest.mark.parametrize("name", ["global_lstm_torch", "global_gru_keras"])
+def test_an_untrained_quantile_head_puts_every_quantile_on_the_point_forecast_through_the_series_scale(name, panel):
+    # The head starts at zero, so every quantile is the base forecast (seasonal naive), mapped back
+    # through the series' scale (exp of logs) exactly as the point forecast is.
+    model, walks = walk(QUANTILE[name], panel, learning_rate=1e-12)
+    for sid, res in walks.items():
+        np.testing.assert_allclose(res.quantiles[0], np.repeat(res.forecasts[0][:, None], len(qs.LEVELS), axis=1),
+                                   rtol=1e-5)
+        if model.scales_[sid].seasonal:
+            np.testing.assert_allclose(res.quantiles[0, :, 6], np.tile(panel[sid].to_numpy()[-72:-48], 2), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["global_gru_torch", "global_lstm_keras"])
+def test_the_registered_network_is_the_point_network_its_head_the_horizons_width(name, panel):
+    model, walks = walk(name, panel)
+    # GRU: 3 (8 x 24 + 8 x 8 + 2 x 8) + 8 x 48 + 48; LSTM: 4 (8 x 24 + 8 x 8 + 8) + 8 x 48 + 48.
+    expected = {"global_gru_torch": 3 * (8 * 24 + 8 * 8 + 2 * 8) + 8 * 48 + 48,
+                "global_lstm_keras": 4 * (8 * 24 + 8 * 8 + 8) + 8 * 48 + 48}[name]
+    assert model.n_params() == expected
+    assert all(w.quantiles is None and w.intervals == "" for w in walks.values())
+
+
+def test_the_quantile_head_refuses_levels_it_was_not_trained_for(panel):
+    model, _ = walk(QUANTILE["global_rnn_torch"], panel)
+    with pytest.raises(ValueError, match="trained for the levels"):
+        model.predict_quantiles(48, (0.1, 0.5, 0.9))
+    q = model.predict_quantiles(48, qs.LEVELS)
+    assert set(q) == set(panel) and all(v.shape == (48, len(qs.LEVELS)) for v in q.values())
+
+
+@pytest.mark.parametrize("point_loss", ["mae", "mse"])
+def test_both_frameworks_train_the_quantile_head_on_the_same_loss(point_loss):
+    import torch
+
+    from rnn_models import global_base, global_keras, global_torch
+    rng = np.random.default_rng(0)
+    horizon, n = 5, 7
+    y = rng.normal(size=(n, horizon)).astype(np.float32)
+    out = rng.normal(size=(n, global_base.head_width(horizon, True))).astype(np.float32)
+    point, q = global_base.split_outputs(out.astype(float), horizon, True)
+    miss = y - point
+    expected = (np.mean(np.abs(miss)) if point_loss == "mae" else np.mean(miss ** 2)) + \
+        global_base.pinball(y[:, :, None] - q, qs.LEVELS)
+    torch_loss = global_torch.combined_loss(global_torch._LOSS[point_loss], horizon)(torch.from_numpy(out),
+                                                                                     torch.from_numpy(y))
+    keras_loss = np.mean(global_keras.combined_loss(point_loss, horizon)(y, out))
+    assert float(torch_loss) == pytest.approx(expected, rel=1e-5)
+    assert float(keras_loss) == pytest.approx(expected, rel=1e-5)
