@@ -23,7 +23,6 @@ import functools
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import norm
 
 LEVELS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.975)
 SQL_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -60,8 +59,11 @@ def index_of(level: float, levels: Sequence[float] = LEVELS) -> int:
 
 @functools.lru_cache(maxsize=16)
 def _z(levels: tuple[float, ...]) -> np.ndarray:
-    # scipy's ppf costs about 100 microseconds a call: more than a naive model's whole predict.
-    return norm.ppf(np.asarray(levels, dtype=float))
+    # Cached: scipy's ppf costs about 100 microseconds a call, more than a naive model's whole
+    # predict. Imported here: scipy.stats took 1.5 s of every `python -m bench` start, a bad
+    # input's included; ndtri is the inverse normal CDF norm.ppf calls, the same values.
+    from scipy.special import ndtri
+    return ndtri(np.asarray(levels, dtype=float))
 
 
 def normal(mean, std, levels: Sequence[float] = LEVELS) -> np.ndarray:

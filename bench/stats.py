@@ -18,7 +18,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 
 MIN_DEGREES_OF_FREEDOM = 2   # below this no p-value is computed: see ``too_few_windows``
@@ -113,6 +112,7 @@ def diebold_mariano(loss_a, loss_b, horizon: int) -> DMResult:
     if np.all(d == 0):
         return DMResult(0.0, 1.0, df)
     stat = float(studentized_means(d, df))
+    from scipy import stats as sps   # lazily: scipy.stats takes 1.5 s to import
     return DMResult(stat, float(2.0 * sps.t.sf(abs(stat), df=df)), df)
 
 
@@ -170,6 +170,7 @@ def model_confidence_set(losses, horizon: int) -> np.ndarray:
         np.fill_diagonal(t, -np.inf)
         worse_by = t.max(axis=1)                      # how far each model is worse than its best rival
         worst = int(np.argmax(worse_by))
+        from scipy import stats as sps   # lazily: scipy.stats takes 1.5 s to import
         running = max(running, min(1.0, k * (k - 1) * float(sps.t.sf(worse_by[worst], df=df))))
         p_values[alive.pop(worst)] = running
     p_values[alive[0]] = 1.0
@@ -269,6 +270,7 @@ def nemenyi_critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
     """
     if k < 2 or n < 1:
         return math.nan
+    from scipy import stats as sps   # lazily: scipy.stats takes 1.5 s to import
     q = sps.studentized_range.ppf(1.0 - alpha, k, np.inf) / math.sqrt(2.0)
     return float(q * math.sqrt(k * (k + 1) / (6.0 * n)))
 
@@ -294,6 +296,7 @@ def rank_comparison(scores: pd.DataFrame, alpha: float = 0.05) -> RankComparison
         denominator = n * (k - 1) - chi2
         if denominator > 0:
             stat = (n - 1) * chi2 / denominator
+            from scipy import stats as sps   # lazily: scipy.stats takes 1.5 s to import
             p = float(sps.f.sf(stat, k - 1, (k - 1) * (n - 1)))
         else:           # every series ranks the models the same way: as significant as it gets
             stat, p = math.inf, 0.0
