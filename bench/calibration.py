@@ -9,6 +9,7 @@ machine measures the contention, not the machine.
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -39,11 +40,14 @@ def _torch_workload() -> float:
     return float(out.detach().sum())
 
 
+@functools.cache
 def calibration_s() -> float:
     """Fastest wall seconds of the workload over several repeats (after one warm-up).
 
     The minimum, not the median: other processes can only slow a repeat down, so the
-    fastest one is the best estimate of the machine's own speed.
+    fastest one is the best estimate of the machine's own speed. Measured once per process:
+    the machine does not change between two runs of one notebook (or test session), and each
+    measurement cost 1-2 s of every run.
     """
     try:
         import torch  # noqa: F401  (only: is it installed?)
