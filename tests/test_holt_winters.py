@@ -284,3 +284,23 @@ def test_quantiles_after_update_are_simulated_from_the_updated_states(air):
     # of the 95% interval's half-width... plus the skew of (1 + e) products, about 2%.
     half = (q[:, -1] - q[:, 0]) / 2
     assert np.max(np.abs(q[:, LEVELS.index(0.5)] - model.predict(12)) / half) < 0.05
+
+
+def test_a_multiplicative_season_with_relative_errors_too_large_to_multiply_keeps_its_interval_near_the_data():
+    # M4's H130 falls from thousands to 10 every day: its multiplicative season has factors
+    # near 0.1, its fitted values come near zero and its relative errors reach hundreds.
+    # Simulated with multiplicative errors, 1 + e was negative on most paths and the 95%
+    # bounds reached 1e113 (MSIS 1e109); the errors are additive there instead.
+    panel = data.load_panel(data.get_dataset("m4_hourly"), only="H130")
+    y = panel["H130"].iloc[:-48]
+    model = HoltWinters(season_length=24).fit(y)
+    assert model.season_ == "mul" and model.error_ == "add"
+    q = model.predict_quantiles(48)
+    assert np.all(np.isfinite(q)) and np.all(np.diff(q, axis=1) >= 0)
+    span = float(y.max() - y.min())
+    assert q[:, 0].min() > y.min() - 2 * span and q[:, -1].max() < y.max() + 2 * span
+
+
+def test_air_passengers_multiplicative_season_keeps_multiplicative_errors(air):
+    model = HoltWinters(season_length=12, season="mul").fit(air)
+    assert model.error_ == "mul" and model.sigma2_ < 0.01
