@@ -154,6 +154,7 @@ def model_confidence_set(losses, horizon: int) -> np.ndarray:
 
     NaNs everywhere where the test has too few windows (``too_few_windows``).
     """
+    from scipy import stats as sps   # lazily: scipy.stats takes 1.5 s to import
     losses = np.asarray(losses, dtype=float)
     n, m = losses.shape
     p_values = np.full(m, np.nan)
@@ -170,7 +171,6 @@ def model_confidence_set(losses, horizon: int) -> np.ndarray:
         np.fill_diagonal(t, -np.inf)
         worse_by = t.max(axis=1)                      # how far each model is worse than its best rival
         worst = int(np.argmax(worse_by))
-        from scipy import stats as sps   # lazily: scipy.stats takes 1.5 s to import
         running = max(running, min(1.0, k * (k - 1) * float(sps.t.sf(worse_by[worst], df=df))))
         p_values[alive.pop(worst)] = running
     p_values[alive[0]] = 1.0
