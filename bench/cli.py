@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench import data, files, forecaster, suite as suites
+from bench import data, files, forecaster, progress, suite as suites
 from bench.errors import BenchError, print_warnings_as_one_line
 
 DEFAULT_OUT = Path("results")
@@ -419,7 +419,7 @@ class Progress:
         work_s = sum(left * (self.timing[key][1] / self.timing[key][0] if key in self.timing else mean_s)
                      for key, left in self.left.items())
         work_s += max(self.total - self.count - sum(self.left.values()), 0) * mean_s
-        return f"about {_duration(work_s / max(1.0, self.cell_s / elapsed))} left"
+        return f"about {progress.duration(work_s / max(1.0, self.cell_s / elapsed))} left"
 
     def bar(self) -> None:
         if self.live and self.count < self.total:
@@ -469,11 +469,3 @@ class Progress:
         print(f"{prefix}[{self.count:>{len(str(self.total))}}/{self.total}] {status:7s} {dataset:18s} {label:16s} "
               f"seed {seed}{on}  {summary}  ({walk['wall_s']:.1f} s{'; ' + left if left else ''})",
               file=sys.stderr, flush=True)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(seconds, 1):.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{int(seconds // 3600)} h {seconds % 3600 / 60:.0f} min"
