@@ -110,12 +110,13 @@ class Results:
     def leaderboard(self) -> str:
         return report.leaderboard(self.run, self.table, self.cells)
 
-    def write_reports(self, out_dir: str | Path) -> list[Path]:
-        """Write LEADERBOARD.md, results.csv, the dataset pages and the plots of this run into ``out_dir``."""
+    def write_reports(self, out_dir: str | Path, *, plots: bool = True) -> list[Path]:
+        """Write LEADERBOARD.md, results.csv, the dataset pages and (unless ``plots=False``) the
+        plots of this run into ``out_dir``."""
         files.check_output_dir(Path(out_dir), "out_dir")
         store = Store(self.store_path, read_only=True)
         try:
-            return report.write_reports(store, self.run["run_id"], Path(out_dir))
+            return report.write_reports(store, self.run["run_id"], Path(out_dir), plots=plots)
         finally:
             store.close()
 
@@ -162,7 +163,7 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         workers: int = 0, cluster: str | None = None, cell_timeout_s: float | None = None,
         resume: bool = False, tensorboard_dir: str | Path | None = None, on_cell: Callable | None = None,
         extra_datasets: Sequence[data.Dataset] | None = None, references: bool = True,
-        progress: bool = True) -> Results:
+        progress: bool = True, plots: bool = True) -> Results:
     """Run a suite, store every cell, write the reports; the same as ``python -m bench run``.
 
     Parameters
@@ -200,6 +201,9 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
     progress : print what the run does on stderr: a header, one line per finished model
         variant and dataset (not per seed or series), and a live count of cells on a terminal
         or in Jupyter. Ignored when ``on_cell`` is given.
+    plots : draw the PNG plots; ``False`` (``--no-plots``) writes the tables and pages without
+        them (and without their image lines): a gate that reads ``results.csv`` needs no
+        plots, and each takes about a second to draw. ``report`` draws them later.
 
     Returns
     -------
@@ -319,7 +323,7 @@ def run(suite: str | suites.Suite = "default", *, datasets: list[str] | None = N
         execute([_calibrated(c, calibrations) for c in [c for c in cells if c.span == "test"] + chosen])
         store.finish_run(run_id, finished_at=_now(), total_time_s=time.perf_counter() - started)
         before = reports_in(out)
-        report.write_reports(store, run_id, out)
+        report.write_reports(store, run_id, out, plots=plots)
         replaced = _replaced(before, store, run_id, out)
     finally:
         lock.close()

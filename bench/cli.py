@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-references", action="store_true",
                      help="leave out seasonal_naive and naive, which otherwise join every run (every table "
                           "is relative to them)")
+    run.add_argument("--no-plots", action="store_true",
+                     help="write the tables and pages without the PNG plots (quicker, for a gate that reads "
+                          "results.csv; `report` draws them later)")
     run.add_argument("--out", type=Path, metavar="DIR",
                      help="output directory for the store and reports (default: results/ for the whole default "
                           "suite, results/SUITE/ for another whole suite, results/SUITE_partial/ for part of a "
@@ -101,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="re-render the reports of a stored run without re-running it")
     rep.add_argument("--run", type=int, metavar="ID", help="run id in the store (default: the latest)")
+    rep.add_argument("--no-plots", action="store_true", help="write the tables and pages without the PNG plots")
     _add_out(rep)
 
     fetch = sub.add_parser("fetch", help="download, verify and cache the catalog's data files ahead of time",
@@ -204,7 +208,7 @@ def cmd_run(args) -> int:
     res = api.run(args.suite or "default", datasets=[user.name, *(args.dataset or [])] if user else args.dataset,
                   models=args.model, seeds=args.seeds, out=args.out, workers=args.workers, cluster=args.cluster,
                   cell_timeout_s=args.cell_timeout, resume=args.resume, tensorboard_dir=args.tensorboard,
-                  on_cell=progress, references=not args.no_references,
+                  on_cell=progress, references=not args.no_references, plots=not args.no_plots,
                   extra_datasets=[user] if user else None)
     out = res.store_path.parent
     print(f"done in {time.perf_counter() - started:.1f} s; wrote {out / 'LEADERBOARD.md'}, "
@@ -337,7 +341,7 @@ def cmd_report(args) -> int:
             raise BenchError(f"--run: no run {run_id} in {db}") from None
         if report.test_cells(store.cells(run_id)).empty:
             raise BenchError(f"--run: run {run_id} in {db} has no cells; there is nothing to report")
-        paths = report.write_reports(store, run_id, args.out)
+        paths = report.write_reports(store, run_id, args.out, plots=not args.no_plots)
     finally:
         store.close()
     print(f"run {run_id}: wrote {', '.join(map(str, paths))}", file=sys.stderr)

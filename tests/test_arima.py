@@ -1,5 +1,4 @@
 """ARIMA (baselines/arima.py) against known answers on real data, with real statsmodels."""
-import time
 
 import numpy as np
 import pandas as pd
@@ -179,12 +178,11 @@ def test_giving_an_order_fixes_it_and_searching_with_fixed_p_is_refused(air):
 
 
 @pytest.mark.slow
-def test_default_walk_on_air_passengers_validation_span_is_quick_and_beats_seasonal_naive(air):
-    # The validation span: the series before the default split's test span.
+def test_default_walk_on_air_passengers_validation_span_beats_seasonal_naive(air):
+    # The validation span: the series before the default split's test span. Its cost is
+    # benchmarks/test_classical_speed.py's to measure, not a test's to assert.
     y = air.iloc[:-36]
-    started = time.process_time()
     result = runner.walk_forward(Arima(season_length=12), y, AIR_SPLIT, 12)
-    assert time.process_time() - started < 30
     naive = runner.walk_forward(SeasonalNaive(season_length=12), y, AIR_SPLIT, 12)
     assert result.mae() < naive.mae()
 

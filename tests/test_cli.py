@@ -75,7 +75,7 @@ def test_a_bad_suite_file_is_named_in_the_error(tmp_path):
 def test_tensorboard_gets_loss_curves_of_both_frameworks_one_directory_per_cell(tmp_path):
     logs = tmp_path / "tb"
     done = bench("run", "--suite", "quick", "-d", "air_passengers", "-m", "lstm_torch", "-m", "lstm_keras",
-                 "-m", "naive", "--seeds", "1", "--out", str(tmp_path / "out"), "--tensorboard", str(logs))
+                 "-m", "naive", "--seeds", "1", "--no-plots", "--out", str(tmp_path / "out"), "--tensorboard", str(logs))
     assert done.returncode == 0, done.stderr
     for model in ("lstm_torch", "lstm_keras"):
         events = list((logs / "air_passengers" / model / "seed0").rglob("events.out.tfevents.*"))
@@ -83,6 +83,7 @@ def test_tensorboard_gets_loss_curves_of_both_frameworks_one_directory_per_cell(
     assert not (logs / "air_passengers" / "naive").exists()
     board = (tmp_path / "out" / "LEADERBOARD.md").read_text()
     assert "tensorboard" not in board       # a logging option is not a model parameter
+    assert not list((tmp_path / "out").glob("*.png")) and ".png)" not in board     # --no-plots
 
 
 @pytest.mark.slow

@@ -40,7 +40,7 @@ def run_into(suite, out, monkeypatch, bias="0", fit_s="0.25", spread="1"):
     monkeypatch.setenv("DEGRADE_BIAS", bias)
     monkeypatch.setenv("DEGRADE_FIT_S", fit_s)
     monkeypatch.setenv("DEGRADE_SPREAD", spread)
-    api.run(suite, out=out, workers=0)
+    api.run(suite, out=out, workers=0, plots=False)
     return out / "results.csv"
 
 
@@ -146,7 +146,7 @@ def test_a_selection_that_chooses_another_variant_is_compared_as_the_same_row(tm
         suite.write_text('name = "sel"\n[[datasets]]\nname = "air_passengers"\n[[models]]\nname = "naive"\n'
                          f'[[models]]\nname = "tests.toy_models:MeanOfLast"\nlabel = "mean"\n'
                          f'params = {{ window = {grid} }}\nselect = "{select}"\n')
-        api.run(str(suite), out=tmp_path / f"out{window}", workers=0)
+        api.run(str(suite), out=tmp_path / f"out{window}", workers=0, plots=False)
         rows.append(compare.read_results(tmp_path / f"out{window}" / "results.csv"))
     diff = compare.compare(rows[0], rows[1]).set_index("label")
     assert diff.loc["mean", "verdict"] == "ok"            # the window-12 choice is more accurate
@@ -179,7 +179,7 @@ def test_compare_reads_stores_without_writing_to_them(tmp_path):
     old = tmp_path / "old.sqlite"
     with sqlite3.connect(old) as db:
         db.executescript(VERSION_1.replace("'old'", "'gate'").replace('"packages": {}', '"packages": {}, "calibration_s": 0.02'))
-    api.run(_gate_suite(tmp_path), out=tmp_path / "new", workers=0)
+    api.run(_gate_suite(tmp_path), out=tmp_path / "new", workers=0, plots=False)
     new = tmp_path / "new" / "bench.sqlite"
     before = {p: p.read_bytes() for p in (old, new)}
     done = gate(old, new)

@@ -77,7 +77,7 @@ def run(tmp_path, name, change_test_span=False):
     suite.write_text(SUITE)
     out = tmp_path / name
     api.run(str(suite), datasets=["air"], out=out, workers=0,
-            extra_datasets=[air_csv(tmp_path, name, change_test_span)])
+            extra_datasets=[air_csv(tmp_path, name, change_test_span)], plots=False)
     store = Store(out / "bench.sqlite", read_only=True)
     try:
         cells = store.cells(1)

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -59,10 +58,9 @@ def test_sunspots_are_stationary_and_their_cycle_is_close_to_132_months(tmp_path
 
 
 @pytest.mark.slow
-def test_energy_is_described_on_its_last_points_quickly_and_says_so(tmp_path):
-    started = time.perf_counter()
+def test_energy_is_described_on_its_last_points_and_says_so(tmp_path):
+    # How long it takes: benchmarks/test_panel_and_describe_speed.py.
     res = describe.describe(data.get_dataset("energy_aep_hourly"), out_dir=tmp_path)
-    assert time.perf_counter() - started < 60
     text = res.text
     assert "rows                  121273 (not in time order: sorted)" in text
     assert "duplicate timestamps  4 (first: 2014-11-02 02:00:00" in text and "catalog policy: mean" in text

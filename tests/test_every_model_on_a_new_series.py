@@ -32,7 +32,7 @@ def test_every_registered_model_named_with_m_gets_a_row_on_a_new_csv(tmp_path):
     # One origin (a test span of one horizon): every family still fits, forecasts and gets its
     # calibration walk, at half the cost of two origins (this test took 4 minutes of CI).
     done = subprocess.run([sys.executable, "-m", "bench", "run", "--csv", str(csv), "--horizon", "6",
-                           "--test-size", "6", "--seeds", "1", "--workers", "2", "--out", str(tmp_path / "out"),
+                           "--test-size", "6", "--seeds", "1", "--workers", "2", "--no-plots", "--out", str(tmp_path / "out"),
                            *models], cwd=REPO, capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(tmp_path / "out" / "results.csv")

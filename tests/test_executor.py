@@ -43,8 +43,8 @@ def _maes(res):
 
 @pytest.mark.slow
 def test_two_local_workers_give_exactly_the_serial_results(tmp_path):
-    serial = api.run(_suite(tmp_path), out=tmp_path / "serial", workers=0)
-    parallel = api.run(_suite(tmp_path), out=tmp_path / "parallel", workers=2)
+    serial = api.run(_suite(tmp_path), out=tmp_path / "serial", workers=0, plots=False)
+    parallel = api.run(_suite(tmp_path), out=tmp_path / "parallel", workers=2, plots=False)
     assert len(serial.cells) == 8 and (serial.cells["status"] == "ok").all()
     pd.testing.assert_series_equal(_maes(serial), _maes(parallel))
 
@@ -61,10 +61,10 @@ params = { units = 4, lookback = 12, epochs = 2, dropout = 0.1 }
 @pytest.mark.slow
 def test_dask_local_cluster_gives_exactly_the_serial_results(tmp_path):
     distributed = pytest.importorskip("distributed")
-    serial = api.run(_suite(tmp_path, WITH_KERAS), out=tmp_path / "serial", workers=0)
+    serial = api.run(_suite(tmp_path, WITH_KERAS), out=tmp_path / "serial", workers=0, plots=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None, processes=True) as cluster:
-        on_dask = api.run(_suite(tmp_path, WITH_KERAS), out=tmp_path / "dask", cluster=cluster.scheduler_address)
+        on_dask = api.run(_suite(tmp_path, WITH_KERAS), out=tmp_path / "dask", cluster=cluster.scheduler_address, plots=False)
         with distributed.Client(cluster) as client:
             # The nanny starts workers with MALLOC_TRIM_THRESHOLD_ set; the cells undid it.
             assert set(client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {"65536"}
@@ -119,7 +119,7 @@ label = "exits"
 
 @pytest.mark.slow
 def test_failing_hanging_and_dying_models_are_recorded_and_the_run_goes_on(tmp_path):
-    res = api.run(_suite(tmp_path, MISBEHAVING), out=tmp_path / "out", workers=2, cell_timeout_s=3)
+    res = api.run(_suite(tmp_path, MISBEHAVING), out=tmp_path / "out", workers=2, cell_timeout_s=3, plots=False)
     status = res.cells.groupby("label")["status"].agg(set).to_dict()
     assert status == {"naive": {"ok"}, "seasonal_naive": {"ok"}, "noisy": {"ok"},
                       "raises": {"failed"}, "sleeps": {"timeout"}, "exits": {"crashed"}}
@@ -164,15 +164,15 @@ def test_a_run_killed_part_way_resumes_without_recomputing_finished_cells(tmp_pa
     assert 3 <= finished_before < 7, "the kill should land part-way through the run"
 
     resumed = subprocess.run([sys.executable, "-m", "bench", "run", "--suite", suite, "--workers", "1",
-                              "--out", str(out), "--resume", "--no-references"], cwd=REPO, capture_output=True,
-                             text=True)
+                              "--out", str(out), "--resume", "--no-references", "--no-plots"], cwd=REPO,
+                             capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{7 - finished_before} cells to run ({finished_before} already finished" in resumed.stderr
     after = api.load(out)
     assert after.run["run_id"] == 1
     assert after.cells["cell_key"].is_unique and len(after.cells) == 7
 
-    whole = api.run(suite, out=tmp_path / "whole", workers=0, references=False)
+    whole = api.run(suite, out=tmp_path / "whole", workers=0, references=False, plots=False)
     pd.testing.assert_series_equal(_maes(after), _maes(whole))
 
 

@@ -235,7 +235,7 @@ def m4_hourly_table(out) -> pd.DataFrame:
     from bench.cli import main
     from bench.report.published import PUBLISHED_NAMES
 
-    assert main(["run", "--suite", "m4_hourly", *M4_COMMAND, "--workers", "2", "--out", str(out)]) == 0
+    assert main(["run", "--suite", "m4_hourly", *M4_COMMAND, "--workers", "2", "--no-plots", "--out", str(out)]) == 0
     table = pd.read_csv(out / "results.csv")
     table = table[table["dataset"] == "m4_hourly"]
     assert (table["n_series_ok"] == 414).all()

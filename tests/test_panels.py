@@ -366,14 +366,14 @@ def test_a_store_lists_series_ids_and_resume_names_the_series(tmp_path, m4):
     with pytest.raises(BenchError, match=r"run 1 holds shops / series H[12] / (naive|seasonal_naive) / seed 0 "
                                          r"computed with another split"):
         api.run(_suite(tmp_path, SMALL.format(name="air_passengers")), datasets=["shops"], out=tmp_path / "out",
-                extra_datasets=[ds], resume=True)
+                extra_datasets=[ds], resume=True, plots=False)
 
 
 def test_a_series_too_short_for_a_suites_split_is_one_error_naming_it(tmp_path):
     suite = _suite(tmp_path, '[[datasets]]\nname = "m4_hourly"\ntest_size = 800\n[[models]]\nname = "naive"\n')
     with pytest.raises(BenchError, match=r"dataset 'm4_hourly': series 'H\d+' has 748 points; its split "
                                          r"\(h=48 test=800 .*\) needs at least 802"):
-        api.run(suite, out=tmp_path / "out")
+        api.run(suite, out=tmp_path / "out", plots=False)
     assert not (tmp_path / "out" / "bench.sqlite").exists()
 
 
@@ -395,7 +395,7 @@ def test_validation_selection_on_a_panel_chooses_by_the_mean_over_series_of_the_
     ds = data.user_dataset(long_panel(tmp_path / "p.csv", m4, ids=("H1", "H30", "H200"), length=240),
                            id_col="store", name="shops")
     res = api.run(_suite(tmp_path, VALIDATION), datasets=["shops"], out=tmp_path / "out", extra_datasets=[ds],
-                  references=False)
+                  references=False, plots=False)
     validation = res.cells[res.cells["span"] == "validation"]
     assert len(validation) == 3 * 3
     best = validation.groupby("label")["mae"].mean().idxmin()
@@ -443,7 +443,7 @@ def test_a_cell_past_its_timeout_or_crashing_in_a_chunk_is_recorded_and_the_chun
                                            (f.loc[f["store"] == "H3", "sales"].astype(float) + 2e6).astype(str)))
     ds = data.user_dataset(csv, id_col="store", name="shops")
     res = api.run(_suite(tmp_path, MISBEHAVING), datasets=["shops"], out=tmp_path / "out", extra_datasets=[ds],
-                  workers=1, cell_timeout_s=3, references=False)
+                  workers=1, cell_timeout_s=3, references=False, plots=False)
     status = res.cells.set_index(["label", "series_id"])["status"].to_dict()
     assert status == {**{(m, s): "ok" for m in ("hangs", "dies") for s in ("H1", "H2", "H4", "H5")},
                       ("hangs", "H3"): "timeout", ("dies", "H3"): "crashed"}
@@ -511,28 +511,27 @@ def test_a_panel_run_killed_inside_a_chunk_resumes_from_the_next_series(tmp_path
     after = api.load(out)
     assert sorted(after.cells["series_id"]) == sorted(ids) and after.cells["cell_key"].is_unique
     whole = api.run(suite, datasets=["shops"], out=tmp_path / "whole", references=False,
-                    extra_datasets=[data.user_dataset(csv, id_col="store", name="shops", horizon=24, test_size=24)])
+                    extra_datasets=[data.user_dataset(csv, id_col="store", name="shops", horizon=24, test_size=24)], plots=False)
     maes = lambda res: res.cells.set_index("series_id")["mae"].sort_index()
     pd.testing.assert_series_equal(maes(after), maes(whole))
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak memory from Linux's /proc")
-def test_naive_and_seasonal_naive_on_all_of_m4_hourly_give_the_published_values_in_seconds(tmp_path):
+def test_naive_and_seasonal_naive_on_all_of_m4_hourly_give_the_published_values_within_1_gb(tmp_path):
+    # How long it takes: benchmarks/test_panel_and_describe_speed.py.
     suite = _suite(tmp_path, SMALL.format(name=M4))
     # The CLI in one process that reports its own peak resident memory (VmHWM; see test_user_csv).
     script = ("import re, sys; from bench.cli import main; code = main(sys.argv[1:]); "
               "print(re.search(r'VmHWM:\\s*(\\d+)', open('/proc/self/status').read()).group(1), file=sys.stderr); "
               "sys.exit(code)")
-    started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", script, "run", "--suite", suite, "--workers", "2",
                            "--out", str(tmp_path / "out")], cwd=REPO, capture_output=True, text=True, timeout=300)
-    wall_s = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
     lines = done.stderr.strip().splitlines()
     assert sum("414/414 series ok" in line for line in lines) == 2 and len(lines) < 10, lines
     peak_mb = int(lines[-1]) / 1024
-    assert peak_mb < 1024 and wall_s < 120
+    assert peak_mb < 1024
     with sqlite3.connect(tmp_path / "out" / "bench.sqlite") as db:
         cells = pd.read_sql_query("SELECT label, series_id, smape, mase FROM cells", db)
     assert cells.groupby("label")["series_id"].nunique().to_dict() == {"naive": 414, "seasonal_naive": 414}

@@ -367,6 +367,28 @@ def test_every_link_in_the_leaderboard_and_pages_points_at_a_written_file(tiny_r
     assert "- raises: **failed**: RuntimeError: deliberate failure in fit" in board
 
 
+def test_reports_without_plots_are_the_same_tables_and_pages_less_their_image_lines(tiny_run, tmp_path):
+    _, out = tiny_run
+    store = Store(out / "bench.sqlite", read_only=True)
+    try:
+        report.write_reports(store, store.latest_run_id(), tmp_path / "tables", plots=False)
+    finally:
+        store.close()
+    with_plots, tables = _report_files(out), _report_files(tmp_path / "tables")
+    assert not [name for name in tables if name.endswith(".png")]
+    assert set(tables) == {name for name in with_plots if not name.endswith(".png")}
+    assert tables["results.csv"] == with_plots["results.csv"]
+    for page in ("LEADERBOARD.md", "air_passengers.md", "google_stock.md"):
+        text = tables[page].decode()
+        assert "](" in text and ".png)" not in text, page
+        for target in re.findall(r"\]\(([^)]+)\)", text):
+            assert (tmp_path / "tables" / target).is_file(), f"{page} links to missing {target}"
+        # An image is a paragraph of its own; a plot's link follows the page's link with " · ".
+        expected = re.sub(r"!\[[^\]]*\]\([\w.]+\.png\)(\n\n|\n$)|( · )\[[^\]]*\]\([\w.]+\.png\)", "",
+                          with_plots[page].decode()).rstrip("\n") + "\n"
+        assert text == expected, page
+
+
 def test_results_csv_carries_the_tests_and_the_run_for_compare(tiny_run):
     _, out = tiny_run
     csv = pd.read_csv(out / "results.csv")

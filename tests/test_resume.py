@@ -29,37 +29,37 @@ def test_resume_after_one_value_of_the_csv_changed_refuses_naming_the_dataset(tm
     csv = tmp_path / "sales.csv"
     csv.write_text(catalog_file("air_passengers", "AirPassengers.csv").read_text())
     api.run("default", datasets=["sales"], models=["naive"], out=tmp_path / "out", references=False,
-            extra_datasets=[data.user_dataset(csv)])
+            extra_datasets=[data.user_dataset(csv)], plots=False)
     csv.write_text(csv.read_text().replace("1960-12,432", "1960-12,433"))
     with pytest.raises(BenchError, match=r"--resume: the values of dataset 'sales' changed since run 1 started"):
         api.run("default", datasets=["sales"], models=["naive"], out=tmp_path / "out", resume=True,
-                references=False, extra_datasets=[data.user_dataset(csv)])
+                references=False, extra_datasets=[data.user_dataset(csv)], plots=False)
     assert len(_stored(tmp_path / "out")) == 1          # nothing added beside the old cell
 
 
 def test_resume_after_the_code_changed_refuses_naming_the_file(tmp_path, monkeypatch):
     suite = _suite(tmp_path, NAIVE.format(test_size=24))
-    api.run(suite, out=tmp_path / "out", references=False)
+    api.run(suite, out=tmp_path / "out", references=False, plots=False)
     real = provenance.code_files()
     # As after a one-line comment in bench/metrics.py: its hash changes, nothing else.
     monkeypatch.setattr(provenance, "code_files", lambda: {**real, "bench/metrics.py": "0" * 16})
     with pytest.raises(BenchError, match=r"--resume: the code changed since run 1 started \(bench/metrics.py\)"):
-        api.run(suite, out=tmp_path / "out", resume=True, references=False)
+        api.run(suite, out=tmp_path / "out", resume=True, references=False, plots=False)
     assert len(_stored(tmp_path / "out")) == 1
 
 
 def test_resume_with_another_split_refuses_rather_than_storing_a_second_cell(tmp_path):
-    api.run(_suite(tmp_path, NAIVE.format(test_size=24)), out=tmp_path / "out", references=False)
+    api.run(_suite(tmp_path, NAIVE.format(test_size=24)), out=tmp_path / "out", references=False, plots=False)
     with pytest.raises(BenchError, match=r"run 1 holds air_passengers / naive / seed 0 computed with another split"):
-        api.run(_suite(tmp_path, NAIVE.format(test_size=36)), out=tmp_path / "out", resume=True, references=False)
+        api.run(_suite(tmp_path, NAIVE.format(test_size=36)), out=tmp_path / "out", resume=True, references=False, plots=False)
     assert len(_stored(tmp_path / "out")) == 1
 
 
 @pytest.mark.slow
 def test_resume_with_the_same_code_and_data_may_add_a_model(tmp_path):
     suite = _suite(tmp_path, NAIVE.format(test_size=24) + '[[models]]\nname = "drift"\n')
-    api.run(suite, models=["naive"], out=tmp_path / "out", references=False)
-    res = api.run(suite, out=tmp_path / "out", resume=True, references=False)
+    api.run(suite, models=["naive"], out=tmp_path / "out", references=False, plots=False)
+    res = api.run(suite, out=tmp_path / "out", resume=True, references=False, plots=False)
     assert res.run["run_id"] == 1
     assert sorted(res.cells["label"]) == ["drift", "naive"]
 
@@ -84,7 +84,7 @@ name = "naive"
 def test_two_resumes_of_one_run_at_once_store_every_cell_once_and_both_exit_0(tmp_path):
     suite = _suite(tmp_path, SLOW)
     out = tmp_path / "out"
-    api.run(suite, models=["naive"], out=out, references=False)     # run 1: naive done, the four slow cells not
+    api.run(suite, models=["naive"], out=out, references=False, plots=False)     # run 1: naive done, the four slow cells not
     command = [sys.executable, "-m", "bench", "run", "--suite", suite, "--workers", "0", "--out", str(out),
                "--resume", "--no-references"]
     both = [subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -100,7 +100,7 @@ def test_two_resumes_of_one_run_at_once_store_every_cell_once_and_both_exit_0(tm
 
 
 def test_a_cell_key_is_stored_once_per_run_even_by_a_second_writer(tmp_path):
-    api.run(_suite(tmp_path, NAIVE.format(test_size=24)), out=tmp_path / "out", references=False)
+    api.run(_suite(tmp_path, NAIVE.format(test_size=24)), out=tmp_path / "out", references=False, plots=False)
     store = Store(tmp_path / "out" / "bench.sqlite")
     try:
         with pytest.raises(sqlite3.IntegrityError):

@@ -55,7 +55,7 @@ params = { delay_s = 0.05 }
 def test_a_second_run_starts_with_the_cell_the_first_run_found_slowest(tmp_path):
     suite = tmp_path / "suite.toml"
     suite.write_text(SUITE)
-    first = api.run(str(suite), out=tmp_path, workers=0, references=False)
+    first = api.run(str(suite), out=tmp_path, workers=0, references=False, plots=False)
     ran_in_order = lambda res: list(res.cells.sort_values("cell_id")["label"])
     assert ran_in_order(first) == ["naive", "slow"]     # no history: the suite's order
 
@@ -67,7 +67,7 @@ def test_a_second_run_starts_with_the_cell_the_first_run_found_slowest(tmp_path)
         store.close()
     assert len(past) == 2 and max(past.values()) > 0.05      # the slow cell sleeps 0.05 s per fit
 
-    second = api.run(str(suite), out=tmp_path, workers=0, references=False)
+    second = api.run(str(suite), out=tmp_path, workers=0, references=False, plots=False)
     assert ran_in_order(second) == ["slow", "naive"]
     pd.testing.assert_series_equal(first.cells.set_index("label")["mae"].sort_index(),
                                    second.cells.set_index("label")["mae"].sort_index())

@@ -57,7 +57,7 @@ def test_changing_the_test_span_changes_neither_validation_scores_nor_the_chosen
     for perturbed in (False, True):
         ds = _air_csv(tmp_path / f"air_{perturbed}.csv", perturb_test_span=perturbed)
         res = api.run(_suite(tmp_path, "air_passengers", "validation"), datasets=["air"], extra_datasets=[ds],
-                      out=tmp_path / f"out_{perturbed}", workers=0)
+                      out=tmp_path / f"out_{perturbed}", workers=0, plots=False)
         runs[perturbed] = res
     scores = {}
     for perturbed, res in runs.items():
@@ -72,7 +72,7 @@ def test_changing_the_test_span_changes_neither_validation_scores_nor_the_chosen
 
 
 def test_only_the_chosen_variant_is_walked_over_the_test_span_and_the_page_lists_every_candidate(tmp_path):
-    res = api.run(_suite(tmp_path, "air_passengers", "validation"), out=tmp_path / "out", workers=0)
+    res = api.run(_suite(tmp_path, "air_passengers", "validation"), out=tmp_path / "out", workers=0, plots=False)
     cells = res.cells
     assert sorted(cells.loc[cells["span"] == "validation", "label"]) == sorted(
         f"mean (window={w})" for w in (1, 3, 12, 24))
@@ -89,7 +89,7 @@ def test_only_the_chosen_variant_is_walked_over_the_test_span_and_the_page_lists
 
 
 def test_a_grid_chosen_on_the_test_span_is_marked_optimistic_and_left_out_of_the_ranking(tmp_path):
-    res = api.run(_suite(tmp_path, "air_passengers", "test"), out=tmp_path / "out", workers=0)
+    res = api.run(_suite(tmp_path, "air_passengers", "test"), out=tmp_path / "out", workers=0, plots=False)
     table = res.table
     mine = table[table["model"] == MODEL]
     assert len(mine) == 1 and mine["selection"].iloc[0] == "chosen on the test span (optimistic)"
@@ -107,7 +107,7 @@ def test_a_selection_without_an_eligible_variant_is_a_skipped_row_with_the_reaso
     suite.write_text('[[datasets]]\nname = "air_passengers"\n[[models]]\nname = "naive"\n'
                      f'[[models]]\nname = "{MODEL}"\nlabel = "mean"\nparams = {{ window = [200, 300] }}\n'
                      'select = "validation"\n')
-    res = api.run(str(suite), out=tmp_path / "out", workers=0)
+    res = api.run(str(suite), out=tmp_path / "out", workers=0, plots=False)
     row = res.table.set_index("variant").loc["mean"]
     assert row["status"] == "skipped" and "no variant finished the validation walk" in row["reason"]
     assert "a window of 200 needs as many points" in row["reason"]
@@ -152,7 +152,7 @@ def test_validation_walks_of_a_model_are_identical_when_the_test_span_changes(ai
 
 
 def test_test_walks_of_a_variant_the_validation_no_longer_chooses_are_left_out_of_the_tables(tmp_path):
-    res = api.run(_suite(tmp_path, "air_passengers", "validation"), out=tmp_path / "out", workers=0)
+    res = api.run(_suite(tmp_path, "air_passengers", "validation"), out=tmp_path / "out", workers=0, plots=False)
     cells = res.cells
     chosen = cells[(cells["span"] == "test") & (cells["label"] == "mean")]
     # As a resumed run could have left it: a test walk of a variant that is not the choice.
@@ -168,7 +168,7 @@ def test_a_series_too_short_for_the_validation_span_is_a_one_line_error(tmp_path
                      f'[[models]]\nname = "{MODEL}"\nlabel = "mean"\nparams = {{ window = [1, 2] }}\n'
                      'select = "validation"\n')
     with pytest.raises(BenchError, match="validation span of 72 before it.*needs at least 146"):
-        api.run(str(suite), out=tmp_path / "out", workers=0)
+        api.run(str(suite), out=tmp_path / "out", workers=0, plots=False)
     assert not (tmp_path / "out" / "bench.sqlite").exists()
 
 

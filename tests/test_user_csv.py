@@ -147,7 +147,7 @@ def test_a_registered_series_round_trips_and_a_suite_can_name_it(tmp_path, monke
     assert "my_air" in data.user_catalog_names() and "my_air" not in data.catalog_names()
     suite = tmp_path / "mine.toml"
     suite.write_text('name = "mine"\n[[datasets]]\nname = "my_air"\n[[models]]\nname = "naive"\n')
-    res = api.run(str(suite), out=tmp_path / "out", workers=0, references=False)
+    res = api.run(str(suite), out=tmp_path / "out", workers=0, references=False, plots=False)
     assert list(res.cells["dataset"]) == ["my_air"] and list(res.cells["status"]) == ["ok"]
 
 
@@ -187,7 +187,7 @@ def test_a_long_one_minute_series_defaults_to_one_origin_per_horizon_and_says_so
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak memory from Linux's /proc")
-def test_naive_on_150000_one_minute_points_runs_in_seconds_within_1_gb(tmp_path):
+def test_naive_on_150000_one_minute_points_runs_within_1_gb(tmp_path):
     stamps = pd.date_range("2024-01-01", periods=150_000, freq="min")
     values = 100 + 10 * np.sin(np.arange(150_000) * 2 * np.pi / 1440)
     pd.DataFrame({"time": stamps.strftime("%Y-%m-%d %H:%M"), "value": values.round(3)}).to_csv(

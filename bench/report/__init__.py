@@ -26,6 +26,7 @@ own; data flows one way, from the numbers to the pages to the files:
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -65,8 +66,9 @@ __all__ = [
 ]
 
 
-def render(run: dict, cells: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str, str | bytes]:
-    """Every report file of a run, by file name: a pure function of the stored rows."""
+def render(run: dict, cells: pd.DataFrame, forecasts: pd.DataFrame, *, plots: bool = True) -> dict[str, str | bytes]:
+    """Every report file of a run, by file name: a pure function of the stored rows (and of
+    ``plots``: without them, the pages lose their image lines instead of linking to nothing)."""
     table = aggregate(cells, forecasts, run)
     cells = with_cell_defaults(cells)
     per_step = mean_forecasts(test_cells(cells), forecasts)
@@ -74,14 +76,29 @@ def render(run: dict, cells: pd.DataFrame, forecasts: pd.DataFrame) -> dict[str,
                                      "results.csv": results_csv(table)}
     for dataset in sorted(table["dataset"].unique()):
         files[dataset_files(dataset)["page"]] = dataset_page(run, table, dataset, cells, per_step)
-    files.update(render_plots(table, per_step))
-    return files
+    if plots:
+        files.update(render_plots(table, per_step))
+    return {name: _without_missing_images(text, files) if name.endswith(".md") else text
+            for name, text in files.items()}
 
 
-def write_reports(store, run_id: int, out_dir: Path) -> list[Path]:
+# A page's image: a line of its own, then a blank line; a link to a plot follows another link.
+_IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\(([^)\s]+\.png)\)\n\n?", re.MULTILINE)
+_PLOT_LINK = re.compile(r" · \[[^\]]*\]\(([^)\s]+\.png)\)")
+
+
+def _without_missing_images(text: str, names) -> str:
+    """The page without its images and plot links whose PNG is not in this set of files."""
+    keep = lambda m: m.group(0) if m.group(1) in names else ""
+    kept = _PLOT_LINK.sub(keep, _IMAGE_LINE.sub(keep, text))
+    return kept.rstrip("\n") + "\n" if kept != text and text.endswith("\n") else kept
+
+
+def write_reports(store, run_id: int, out_dir: Path, *, plots: bool = True) -> list[Path]:
     """Render a run and replace the report set in ``out_dir`` as one set (``files.replace_set``):
     never half of it, and no file of an earlier set beside it (older bench kept no list of its
-    files, so the overall plots' names are removed too when this set has none)."""
+    files, so the overall plots' names are removed too when this set has none). ``plots=False``
+    writes the tables and pages only (``--no-plots``): no PNG, and no page links to one."""
     run = store.run(run_id)
-    files = render(run, store.cells(run_id), store.forecasts(run_id))
+    files = render(run, store.cells(run_id), store.forecasts(run_id), plots=plots)
     return replace_set(Path(out_dir), files, also_remove=OVERALL_FILES.values())
