@@ -22,17 +22,17 @@ Estimation: R's criterion, the mean squared one-step error over the smoothing
 parameters *and* the initial states, with R's bounds (alpha, beta in [1e-4, 0.9999],
 beta <= alpha, phi in [0.8, 0.98], and the admissible region).
 
-- SES: the least-squares optimum, ``baselines.theta.ses_least_squares`` (shared with
-  Theta). R's Nelder-Mead (below, from forecast 8.2's start) stops near it: on the 414
-  M4 hourly series the two give forecasts within 2e-4 of each other (median 5e-10),
-  and the same SES score to the published three decimals.
-- Holt and Damped: R's search itself, because the published scores depend on where it
-  stops. ``nelder_mead`` makes the moves of R's ``optim`` Nelder-Mead (``nmmin``:
+- SES, Holt and Damped: R's search itself, because the published scores depend on where
+  it stops. For SES the stop is close to the least-squares optimum
+  (``baselines.theta.ses_least_squares``, which Theta keeps): on the 414 M4 hourly series
+  the two give the same SES score to the published three decimals, but not on every panel
+  (on a held-out one, sMAPE and MASE differed by 0.001), so SES takes R's path too.
+- ``nelder_mead`` makes the moves of R's ``optim`` Nelder-Mead (``nmmin``:
   reflection 1, contraction 0.5, expansion 2, relative tolerance sqrt(machine
   epsilon), at most 2000 evaluations) from R's starting point: alpha = 0.5 (forecast
   8.2, which M4 ran; ``forecast_version = "8.20"``: 0.2), beta = alpha / 10 (R's
   ``1e-4 + 0.1 (alpha - 1e-4)``), phi = 0.9782, and l0, b0 the least-squares line
-  through the first 10 values. R's first simplex steps every coordinate by a tenth of
+  through the first 10 values (SES: l0 their mean). R's first simplex steps every coordinate by a tenth of
   the largest starting value, l0, so on series in the thousands alpha, beta and phi
   start hundreds out of bounds, and the search stops short of the optimum (on M4
   hourly, an MSE more than 1% above a lower minimum in 69 of 414 Holt fits). Where it
@@ -96,7 +96,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter, lfiltic
 
-from baselines.theta import SeasonalAdjustment, ses_least_squares, ses_levels
+from baselines.theta import SeasonalAdjustment, ses_levels
 from bench import quantiles
 from bench.forecaster import ModelSkipped
 from bench.seasonality import MAX_SEASON
@@ -246,28 +246,31 @@ def min_observations(trend: str) -> int:
 def fit_smoothing(x: np.ndarray, trend: str, forecast_version: str = "8.2") -> SmoothingFit:
     """R's ``ses()`` (trend "none"), ``holt()`` ("add") or ``holt(damped = TRUE)`` ("damped")."""
     x = np.asarray(x, dtype=float)
-    if trend == "none":
-        alpha, level = ses_least_squares(x)
-        return SmoothingFit("none", alpha, 0.0, 1.0, level, 0.0, True)
     found = nelder_mead(trend_objective(x, trend), starting_point(x, trend, forecast_version))
     alpha, beta, phi, level, slope = unpack(found.x, trend)
     return SmoothingFit(trend, alpha, beta, phi, level, slope, found.converged)
 
 
 def starting_point(x: np.ndarray, trend: str, forecast_version: str = "8.2") -> np.ndarray:
-    """R's ``initparam`` and ``initstate`` for Holt (alpha, beta, l0, b0) or Damped (alpha, beta, phi, l0, b0)."""
+    """R's ``initparam`` and ``initstate`` for SES (alpha, l0), Holt (alpha, beta, l0, b0) or Damped
+    (alpha, beta, phi, l0, b0)."""
     low, high = SMOOTHING_BOUNDS
     alpha = low + START_ALPHA_FRACTION[forecast_version] * (high - low)
+    first = x[:min(INITIAL_POINTS, len(x))]
+    if trend == "none":
+        return np.array([alpha, float(np.mean(first))])
     start = [alpha, low + 0.1 * (min(high, alpha) - low)]
     if trend == "damped":
         start.append(PHI_BOUNDS[0] + 0.99 * (PHI_BOUNDS[1] - PHI_BOUNDS[0]))
-    first = x[:min(INITIAL_POINTS, len(x))]
     slope, intercept = np.polyfit(np.arange(1, len(first) + 1, dtype=float), first, 1)
     return np.array(start + [float(intercept), float(slope)])
 
 
 def unpack(params: np.ndarray, trend: str) -> tuple[float, float, float, float, float]:
-    """(alpha, beta, phi, l0, b0) from R's parameter vector (alpha, beta, [phi], l0, b0)."""
+    """(alpha, beta, phi, l0, b0) from R's parameter vector (alpha, [beta, [phi]], l0, [b0])."""
+    if trend == "none":
+        alpha, level = (float(p) for p in params)
+        return alpha, 0.0, 1.0, level, 0.0
     if trend == "add":
         alpha, beta, level, slope = (float(p) for p in params)
         return alpha, beta, 1.0, level, slope
@@ -276,8 +279,10 @@ def unpack(params: np.ndarray, trend: str) -> tuple[float, float, float, float, 
 
 
 def admissible(alpha: float, beta: float, phi: float, trend: str) -> bool:
-    """R's bounds = "both" for a trend model: the usual bounds and the admissible region."""
+    """R's bounds = "both": the usual bounds and the admissible region (for SES, alpha's bounds)."""
     low, high = SMOOTHING_BOUNDS
+    if trend == "none":
+        return low <= alpha <= high
     if not (low <= alpha <= high and low <= beta <= high and beta <= alpha):
         return False
     if trend == "damped" and not PHI_BOUNDS[0] <= phi <= PHI_BOUNDS[1]:
@@ -294,7 +299,8 @@ def trend_objective(x: np.ndarray, trend: str):
         if not admissible(alpha, beta, phi, trend):
             return math.inf
         with np.errstate(over="ignore", invalid="ignore"):
-            errors = one_step_errors(x, alpha, beta, phi, level, slope)
+            errors = (x - np.r_[level, ses_levels(x[:-1], alpha, level)] if trend == "none"
+                      else one_step_errors(x, alpha, beta, phi, level, slope))
             return float(np.mean(errors * errors))
     return objective
 

@@ -55,7 +55,7 @@ HORIZON, SEASON = 48, 24
 # M4's method names (the published file's) and the registry's.
 METHODS = {"Naive": "naive", "sNaive": "seasonal_naive", "Naive2": "naive2", "SES": "ses",
            "Holt": "holt", "Damped": "damped", "Theta": "theta", "Com": "com"}
-VERSIONED = ("holt", "damped", "com")
+VERSIONED = ("ses", "holt", "damped", "com")
 FIRST_ROW = "R's search, forecast 8.2 start (M4)"
 
 
