@@ -309,6 +309,16 @@ CASES = [
     fetch("google_stock", id="fetch-mirror-unreachable",
           env={"BENCH_MIRROR": "http://127.0.0.1:9", "BENCH_DATA_DIR": ""},
           needles=["http://127.0.0.1:9/google_stock/Google_Stock_Price_Train.csv: download failed"]),
+    # --- a cached file that fails its sha256 (template/damaged_cache): fetch replaces it, if it can --------
+    fetch("air_passengers", id="fetch-cannot-replace-a-damaged-cached-file",
+          env={"BENCH_CACHE_DIR": "{case}/damaged_cache", "BENCH_MIRROR": "http://127.0.0.1:9", "BENCH_DATA_DIR": ""},
+          needles=["damaged_cache/air_passengers/AirPassengers.csv: sha256 mismatch (expected " + AIR_SHA,
+                   "downloading a replacement failed: http://127.0.0.1:9/air_passengers/AirPassengers.csv: "
+                   "download failed", "the cached file is left as it was"]),
+    run(*AIR_NAIVE, id="run-on-a-damaged-cached-file",
+        env={"BENCH_CACHE_DIR": "{case}/damaged_cache", "BENCH_DATA_DIR": ""},
+        needles=["damaged_cache/air_passengers/AirPassengers.csv: sha256 mismatch (expected " + AIR_SHA,
+                 "`python -m bench fetch air_passengers` downloads it again and replaces it"]),
 ]
 
 
@@ -462,6 +472,7 @@ def workspace(tmp_path_factory):
     (template / "locked").mkdir()
     (template / "cache" / "air_passengers").mkdir(parents=True)
     shutil.copy(AIR, template / "cache" / "air_passengers" / "AirPassengers.csv")
+    shutil.copytree(files / "tampered_data", template / "damaged_cache")
     make_user_catalog(template / "ucat", files)
     (template / "cwd").mkdir()
     (root / "home").mkdir()
