@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Download every file of the named datasets (default: the whole "
                                        "catalog) into the cache (BENCH_CACHE_DIR, default ~/.cache/bench), "
                                        "check its sha256, and print one line per file. Files already in "
-                                       "BENCH_DATA_DIR or the cache are verified, not downloaded again. "
+                                       "BENCH_DATA_DIR or the cache are verified, not downloaded again; a "
+                                       "cached file that fails its sha256 is downloaded again and replaced "
+                                       "once the new one is verified. "
                                        "BENCH_MIRROR=URL downloads URL/<dataset>/<file> instead of the "
                                        "catalog's public URLs.")
     fetch.add_argument("names", nargs="*", metavar="NAME", help="a dataset (see `list datasets`)")

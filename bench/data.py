@@ -33,8 +33,9 @@ import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
 from bench.errors import BenchError, BenchWarning
-# download, sha256_of and make_readable are re-exported: callers know them as bench.data's.
-from bench.files import cache_dir, check_sha256, download, make_readable, sha256_of, write_atomic  # noqa: F401
+# download, remove_stale_parts, sha256_of and make_readable are re-exported: callers know them as bench.data's.
+from bench.files import (cache_dir, check_sha256, download, make_readable, remove_stale_parts,  # noqa: F401
+                         sha256_of, write_atomic)
 from bench.splits import MIN_TRAIN_POINTS, WalkForward
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "datasets"
@@ -942,8 +943,13 @@ def locate_file(ds: Dataset, f: CatalogFile) -> Path:
     return find_file(ds, f)[0]
 
 
-def find_file(ds: Dataset, f: CatalogFile) -> tuple[Path, str]:
-    """The verified file and where it came from, downloading it into the cache if need be."""
+def find_file(ds: Dataset, f: CatalogFile, *, replace_damaged: bool = False) -> tuple[Path, str]:
+    """The verified file and where it came from, downloading it into the cache if need be.
+
+    A cached file that fails its sha256 is an error, or with ``replace_damaged`` (``fetch``) is
+    downloaded again and replaced once the new one is verified; files of BENCH_DATA_DIR and
+    the user's own are never replaced.
+    """
     if f.path is not None:
         local = Path(f.path)
         if not local.is_file():
@@ -958,15 +964,28 @@ def find_file(ds: Dataset, f: CatalogFile) -> tuple[Path, str]:
             check_sha256(candidate, f.sha256, origin=str(candidate))
             return candidate, "in BENCH_DATA_DIR"
     cached = cache_dir() / ds.name / f.name
+    damaged = ""
     if cached.is_file():
-        check_sha256(cached, f.sha256, origin=str(cached))
-        return cached, "cached"
+        actual = sha256_of(cached)
+        if actual == f.sha256:
+            return cached, "cached"
+        damaged = f"{cached}: sha256 mismatch (expected {f.sha256}, got {actual})"
+        if not replace_damaged:
+            raise BenchError(f"{damaged}; `python -m bench fetch {ds.name}` downloads it again and replaces it")
     if not f.url and mirror_url() is None:
-        raise BenchError(f"dataset {ds.name!r}: {f.name} has no download URL (it is transcribed from "
-                         f"{f.source}); put it in $BENCH_DATA_DIR/{ds.name}/ or serve it with BENCH_MIRROR")
+        raise BenchError(f"{damaged + '; ' if damaged else ''}dataset {ds.name!r}: {f.name} has no download URL "
+                         f"(it is transcribed from {f.source}); put it in $BENCH_DATA_DIR/{ds.name}/ or serve it "
+                         f"with BENCH_MIRROR")
     url = download_url(ds, f)
-    download(url, cached, f.sha256)
-    return cached, f"downloaded from {url}"
+    try:
+        download(url, cached, f.sha256)
+    except BenchError as exc:
+        if damaged:
+            raise BenchError(f"{damaged}; downloading a replacement failed: {exc}; the cached file is left as "
+                             f"it was") from None
+        raise
+    return cached, f"downloaded from {url}" + (f", replacing a cached file that failed its sha256 (got {actual})"
+                                               if damaged else "")
 
 
 def find_published(ds: Dataset) -> list[Path]:
@@ -1005,16 +1024,20 @@ def mirror_url() -> str | None:
 
 def fetch(names: Iterable[str] | None = None) -> Iterator[tuple[Dataset, CatalogFile, Path, str]]:
     """Verify, and download into the cache if need be, every file of ``names`` (default: the project
-    catalog), so that later runs need no network; yields each file with ``find_file``'s answer."""
+    catalog), so that later runs need no network; yields each file with ``find_file``'s answer.
+    A cached file that fails its sha256 is downloaded again and replaced."""
     # Every name and the mirror are checked before the first download.
     datasets = [get_dataset(name) for name in (names or catalog_names())]
     mirror_url()
     for ds in datasets:
         for f in ds.files:
-            yield ds, f, *find_file(ds, f)
+            # Even a file already cached: a download killed mid-way may have left a part of it beside it.
+            remove_stale_parts(cache_dir() / ds.name / f.name)
+            yield ds, f, *find_file(ds, f, replace_damaged=True)
         for f in ds.published:
+            remove_stale_parts(cache_dir() / ds.name / f.name)
             try:
-                yield ds, f, *find_file(ds, f)
+                yield ds, f, *find_file(ds, f, replace_damaged=True)
             except BenchError as exc:     # a table shown beside the results: a run does not need it
                 yield ds, f, None, f"not fetched ({exc})"
 

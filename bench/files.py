@@ -2,12 +2,14 @@
 
 A reader never sees half a file (write to a temporary file, then rename) nor a mix of two
 report sets (``replace_set``), and a bad download never sits in the cache (download to a
-temporary file, check its sha256, then rename). Output folders are checked before anything
+temporary file, check its sha256, then rename; what a killed download left, the next download
+of the file removes). Output folders are checked before anything
 is written (``check_output_dir``); ``FolderLock`` keeps two processes from writing the same
 run or the same report set at once.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import http.client
 import json
@@ -71,12 +73,13 @@ def check_sha256(path: Path, expected: str, *, origin: str) -> None:
 def download(url: str, dest: Path, sha256: str) -> None:
     """Fetch ``url`` into ``dest`` atomically; ``dest`` exists afterwards only if its hash is right.
 
-    A failed download also removes the folders it created, so that it leaves nothing behind.
+    A failed download also removes the folders it created, so that it leaves nothing behind;
+    what a killed one left, the next download of ``dest`` removes (``remove_stale_parts``).
     """
     created = [folder for folder in dest.parents if not folder.exists()]
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
+    remove_stale_parts(dest)
+    fd, tmp, held = _new_part(dest)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
             expected_bytes = resp.headers.get("Content-Length")
@@ -98,6 +101,8 @@ def download(url: str, dest: Path, sha256: str) -> None:
         raise BenchError(f"{url}: download failed ({' '.join(str(exc).split()) or type(exc).__name__})") from None
     finally:
         tmp.unlink(missing_ok=True)
+        if held is not None:
+            os.close(held)
         if not dest.exists():
             for folder in created:    # innermost first; rmdir keeps one another process wrote into
                 try:
@@ -106,6 +111,38 @@ def download(url: str, dest: Path, sha256: str) -> None:
                     break
 
 
+
+
+def _new_part(dest: Path) -> tuple[int, Path, int | None]:
+    """A new temporary file beside ``dest``: its descriptor, its path and, where there are locks, a
+    second descriptor holding an flock on it until the caller closes that one (after the rename):
+    the mark of a download in progress, whose file ``remove_stale_parts`` leaves alone."""
+    while True:
+        fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        if fcntl is None:
+            return fd, Path(name), None
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:       # not taken for stale and removed before it was locked
+            return fd, Path(name), os.dup(fd)
+        os.close(fd)
+
+
+def remove_stale_parts(dest: Path) -> None:
+    """Remove the temporary files that downloads of ``dest`` killed mid-way left beside it.
+
+    A download in progress holds a lock on its file (an flock, which the kernel drops when the
+    process dies, however it dies), so only the files of dead downloads can be locked here.
+    """
+    for part in Path(dest).parent.glob(f".{glob.escape(Path(dest).name)}.*.part"):
+        try:
+            if fcntl is None:       # Windows: a file that another process has open cannot be removed
+                part.unlink()
+            else:
+                with open(part, "rb") as fh:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    part.unlink()
+        except OSError:             # being written (BlockingIOError), or removed by another process
+            pass
 
 
 # --------------------------------------------------------------------------- output folders

@@ -1,3 +1,4 @@
+import contextlib
 import os
 from pathlib import Path
 
@@ -41,6 +42,27 @@ def catalog_file(dataset: str, name: str) -> Path:
     """A catalog file's path as the loader finds it, for tests that craft files from the real data."""
     ds = data.get_dataset(dataset)
     return data.locate_file(ds, next(f for f in ds.files if f.name == name))
+
+
+def damage_store(path: Path) -> None:
+    """Overwrite 512 bytes in the middle of a SQLite file, from the start of a page: damage that
+    SQLite's own check finds (asserted here, so that a test of it tests something)."""
+    import sqlite3
+
+    def read_only():
+        return contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True))
+
+    with read_only() as db:
+        page_size, n_pages = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_size", "page_count"))
+    assert n_pages >= 4, "too small a store to damage in its middle"
+    with open(path, "r+b") as fh:
+        fh.seek(n_pages // 2 * page_size)
+        fh.write(bytes(range(256)) * 2)
+    with read_only() as db:
+        try:
+            assert db.execute("PRAGMA integrity_check").fetchall() != [("ok",)]
+        except sqlite3.DatabaseError:
+            pass        # too damaged to list what is damaged
 
 
 @pytest.fixture(autouse=True)

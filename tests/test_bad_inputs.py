@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 from bench import api
-from tests.conftest import REPO, catalog_file
+from tests.conftest import REPO, catalog_file, damage_store
 
 pytestmark = pytest.mark.slow          # ~50 subprocesses; each case takes a second or two
 
@@ -278,6 +278,15 @@ CASES = [
             needles=["not_a_store.sqlite: not a result store of bench (tables: mine)"]),
     compare("{files}/air.csv", "{files}/results.csv", id="compare-not-a-results-table",
             needles=["air.csv: not a results table of this harness (missing columns:"]),
+    # --- a store with damaged pages (template/damaged: the earlier run's store, 512 bytes overwritten) ---
+    Case("run-into-a-damaged-store", ("run", *AIR_NAIVE, "--workers", "0", "--out", "{case}/damaged"),
+         ("damaged/bench.sqlite: the result store is damaged (", "another --out")),
+    Case("resume-a-damaged-store", ("run", *AIR_NAIVE, "--workers", "0", "--resume", "--out", "{case}/damaged"),
+         ("damaged/bench.sqlite: the result store is damaged (", "another --out")),
+    Case("report-of-a-damaged-store", ("report", "--out", "{case}/damaged"),
+         ("damaged/bench.sqlite: the result store is damaged (", "results.csv and the reports beside it")),
+    compare("{case}/damaged", "{files}/results.csv", id="compare-a-damaged-store",
+            needles=["damaged/bench.sqlite: the result store is damaged ("]),
     # --- catalog data ---------------------------------------------------------------------------
     run("--all", "-d", "air_passengers", "-m", "naive", id="catalog-file-with-the-wrong-hash",
         env={"BENCH_DATA_DIR": "{files}/tampered_data"},
@@ -300,6 +309,16 @@ CASES = [
     fetch("google_stock", id="fetch-mirror-unreachable",
           env={"BENCH_MIRROR": "http://127.0.0.1:9", "BENCH_DATA_DIR": ""},
           needles=["http://127.0.0.1:9/google_stock/Google_Stock_Price_Train.csv: download failed"]),
+    # --- a cached file that fails its sha256 (template/damaged_cache): fetch replaces it, if it can --------
+    fetch("air_passengers", id="fetch-cannot-replace-a-damaged-cached-file",
+          env={"BENCH_CACHE_DIR": "{case}/damaged_cache", "BENCH_MIRROR": "http://127.0.0.1:9", "BENCH_DATA_DIR": ""},
+          needles=["damaged_cache/air_passengers/AirPassengers.csv: sha256 mismatch (expected " + AIR_SHA,
+                   "downloading a replacement failed: http://127.0.0.1:9/air_passengers/AirPassengers.csv: "
+                   "download failed", "the cached file is left as it was"]),
+    run(*AIR_NAIVE, id="run-on-a-damaged-cached-file",
+        env={"BENCH_CACHE_DIR": "{case}/damaged_cache", "BENCH_DATA_DIR": ""},
+        needles=["damaged_cache/air_passengers/AirPassengers.csv: sha256 mismatch (expected " + AIR_SHA,
+                 "`python -m bench fetch air_passengers` downloads it again and replaces it"]),
 ]
 
 
@@ -448,9 +467,12 @@ def workspace(tmp_path_factory):
     # A store holding a real earlier run, which no refused command may touch.
     api.run("default", datasets=["air_passengers"], models=["naive"], out=template / "store", workers=0)
     make_results_files(files, template / "store" / "results.csv")
+    shutil.copytree(template / "store", template / "damaged")
+    damage_store(template / "damaged" / "bench.sqlite")
     (template / "locked").mkdir()
     (template / "cache" / "air_passengers").mkdir(parents=True)
     shutil.copy(AIR, template / "cache" / "air_passengers" / "AirPassengers.csv")
+    shutil.copytree(files / "tampered_data", template / "damaged_cache")
     make_user_catalog(template / "ucat", files)
     (template / "cwd").mkdir()
     (root / "home").mkdir()

@@ -225,3 +225,137 @@ def test_a_published_table_comes_from_the_data_folder_or_a_mirror_checked_by_its
     (tmp_path / "cache" / "m4_hourly" / "published_hourly_benchmarks.csv").write_text("method,smape\nNaive2,1\n")
     with pytest.raises(BenchError, match="sha256 mismatch"):
         published_values("m4_hourly")
+
+
+# --------------------------------------------------------------------------- repairing the cache
+
+def damaged_cache(cache: Path) -> Path:
+    """A cache whose AirPassengers.csv fails its sha256 (one value changed on disk)."""
+    cached = cache / "air_passengers" / "AirPassengers.csv"
+    cached.parent.mkdir(parents=True)
+    cached.write_text(AIR.read_text().replace("1949-01,112", "1949-01,113"))
+    return cached
+
+
+def test_fetch_replaces_a_cached_file_that_fails_its_sha256_with_a_verified_download(server, tmp_path):
+    cached = damaged_cache(tmp_path / "cache")
+    wrong = _sha(cached)
+    done = fetch_cli("air_passengers", mirror=server, cache=tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (f"air_passengers/AirPassengers.csv: downloaded from {server}/air_passengers/"
+                           f"AirPassengers.csv, replacing a cached file that failed its sha256 (got {wrong}), "
+                           f"sha256 ok: {cached}\n")
+    assert cached.read_bytes() == AIR.read_bytes() and list(cached.parent.iterdir()) == [cached]
+
+
+@pytest.mark.parametrize("served", ["nothing", "a wrong file"])
+def test_fetch_that_cannot_replace_a_damaged_cached_file_leaves_it_and_says_so(served, tmp_path):
+    cached = damaged_cache(tmp_path / "cache")
+    before = cached.read_bytes()
+    mirror_folder = tmp_path / "mirror"
+    (mirror_folder / "air_passengers").mkdir(parents=True)
+    if served == "a wrong file":
+        (mirror_folder / "air_passengers" / "AirPassengers.csv").write_bytes(before)
+    with serving(mirror_folder) as mirror:
+        done = fetch_cli("air_passengers", mirror=mirror, cache=tmp_path / "cache")
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    line, = done.stderr.splitlines()
+    assert line.startswith(f"error: {cached}: sha256 mismatch (expected {_sha(AIR)}, got {_sha(cached)})")
+    assert (f"{mirror}/air_passengers/AirPassengers.csv: " in line and "left as it was" in line
+            and ("download failed" if served == "nothing" else "sha256 mismatch") in line.split(mirror)[1])
+    assert cached.read_bytes() == before and list(cached.parent.iterdir()) == [cached]
+
+
+def test_a_run_on_a_damaged_cached_file_says_that_fetch_replaces_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCH_DATA_DIR")
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))
+    damaged_cache(tmp_path / "cache")
+    with pytest.raises(BenchError, match=r"AirPassengers.csv: sha256 mismatch .*`python -m bench fetch "
+                                         r"air_passengers` downloads it again and replaces it"):
+        data.load_series("air_passengers")
+
+
+class _StallingHandler(http.server.BaseHTTPRequestHandler):
+    """Sends the first half of AirPassengers.csv, says so (``asked``), then waits for ``go`` before the rest."""
+    asked = threading.Event()
+    go = threading.Event()
+
+    def do_GET(self):
+        body = AIR.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2])
+        self.wfile.flush()
+        self.asked.set()
+        if self.go.wait(timeout=60):
+            self.wfile.write(body[len(body) // 2:])
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def stalling_server():
+    _StallingHandler.asked, _StallingHandler.go = threading.Event(), threading.Event()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StallingHandler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        _StallingHandler.go.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def wait_for_part(folder: Path) -> Path:
+    """The temporary file of the download the stalling server is serving (made before it asked)."""
+    assert _StallingHandler.asked.wait(timeout=60), "the download never asked the server"
+    part, = folder.glob(".*.part")
+    return part
+
+
+def test_the_part_file_of_a_killed_download_is_removed_by_the_next_fetch(server, tmp_path):
+    cache = tmp_path / "cache"
+    with stalling_server() as stalling:
+        env = {**os.environ, "BENCH_MIRROR": stalling, "BENCH_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
+        env.pop("BENCH_DATA_DIR")
+        killed = subprocess.Popen([sys.executable, "-m", "bench", "fetch", "air_passengers"], cwd=tmp_path, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            part = wait_for_part(cache / "air_passengers")
+        finally:
+            killed.kill()
+            killed.wait()
+    assert part.exists()          # what a killed download leaves behind
+    done = fetch_cli("air_passengers", mirror=server, cache=cache)
+    assert done.returncode == 0, done.stderr
+    cached = cache / "air_passengers" / "AirPassengers.csv"
+    assert list(cached.parent.iterdir()) == [cached] and cached.read_bytes() == AIR.read_bytes()
+    part.write_bytes(b"Month,#Pass")          # left by a download killed after another one finished
+    again = fetch_cli("air_passengers", mirror="http://127.0.0.1:9", cache=cache)
+    assert again.returncode == 0, again.stderr
+    assert list(cached.parent.iterdir()) == [cached]
+
+
+def test_a_download_in_progress_keeps_its_part_file_while_another_fetch_cleans(tmp_path):
+    dest = tmp_path / "air_passengers" / "AirPassengers.csv"
+    with stalling_server() as stalling:
+        errors = []
+        downloading = threading.Thread(target=lambda: _catching(errors, data.download, f"{stalling}/air.csv", dest,
+                                                                _sha(AIR)))
+        downloading.start()
+        part = wait_for_part(dest.parent)
+        data.remove_stale_parts(dest)          # what a second process fetching the same file does first
+        assert part.exists()
+        _StallingHandler.go.set()
+        downloading.join(timeout=60)
+    assert errors == [] and dest.read_bytes() == AIR.read_bytes()
+    assert list(dest.parent.iterdir()) == [dest]
+
+
+def _catching(errors: list, function, *args):
+    try:
+        function(*args)
+    except Exception as exc:
+        errors.append(exc)

@@ -1,4 +1,4 @@
-"""The result store's schema version: older stores are migrated, newer ones refused."""
+"""The result store's schema version (older stores are migrated, newer ones refused) and its damage (refused)."""
 import sqlite3
 
 import numpy as np
@@ -7,6 +7,7 @@ import pytest
 from bench import api
 from bench.errors import BenchError
 from bench.store import SCHEMA_VERSION, Store
+from tests.conftest import damage_store
 
 # The schema of stores written before the schema had a version (bench up to stop 10).
 VERSION_1 = """
@@ -149,3 +150,36 @@ def test_a_metric_added_to_the_metric_table_gets_its_column_in_an_existing_store
         columns = {row[1] for row in db.execute("PRAGMA table_info(cells)")}
         assert "mdae" in columns
         assert db.execute("SELECT mae, mdae FROM cells").fetchone() == (1.0, None)
+
+
+def a_damaged_store(path):
+    """A store of the current schema with a run of a few hundred pages, then damaged in its middle."""
+    old_store(path, version=4)
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.executemany("INSERT INTO forecasts (cell_id, origin_time, step, y_true, y_pred) VALUES (1, ?, 1, ?, ?)",
+                       ((f"t{i:05d}", float(i), float(i + 1)) for i in range(20_000)))
+    db.close()
+    damage_store(path)
+    return path.read_bytes()
+
+
+def test_a_damaged_store_is_refused_before_anything_is_written_with_how_to_go_on(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    before = a_damaged_store(path)
+    with pytest.raises(BenchError) as info:
+        Store(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: the result store is damaged (") and "\n" not in message
+    assert "another --out" in message and "results.csv and the reports beside it" in message
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.sqlite"]     # no journal left either
+
+
+def test_a_damaged_store_is_not_read_either(tmp_path):
+    path = tmp_path / "bench.sqlite"
+    before = a_damaged_store(path)
+    for read in (lambda: Store(path, read_only=True), lambda: api.load(path)):
+        with pytest.raises(BenchError, match=r": the result store is damaged \("):
+            read()
+    assert path.read_bytes() == before
