@@ -34,7 +34,8 @@ SCORE = {"single": "mae", "panel": "mase"}   # what ranks a dataset's variants, 
 SERIES_RANK_METRIC = "smape"                 # a panel's variants are ranked within each series by this (as M4)
 # The columns a run with a panel adds to the table (and results.csv), after all others: per
 # variant (``panel_numbers``), then from the dataset's variants together.
-PANEL_VARIANT_COLUMNS = ["n_series", "n_series_ok", *(f"{m}_median" for m in metrics.PANEL_MEANS)]
+PANEL_VARIANT_COLUMNS = ["n_series", "n_series_ok", *(f"{m}_median" for m in metrics.PANEL_MEANS),
+                         *(f"{m}_n_series" for m in metrics.MAY_BE_UNDEFINED)]
 PANEL_DATASET_COLUMNS = [*(d.name for d in metrics.OF_PANEL), "series_mean_rank", "series_compared",
                          "friedman_p", "nemenyi_cd"]
 PANEL_COLUMNS = [*PANEL_VARIANT_COLUMNS, *PANEL_DATASET_COLUMNS]
@@ -121,25 +122,36 @@ def is_panel(rows: pd.DataFrame) -> pd.Series:
     return rows["n_series"].fillna(1) > 1
 
 
+def complete(rows: pd.DataFrame) -> pd.Series:
+    """Which rows finished on every series of their dataset: on a panel, the only ones whose means are over the
+    same series (a metric the data leave undefined on a series is so for every model), and so the only ones
+    ranked or compared with another model; a variant missing a series keeps its means, over fewer series."""
+    if "n_series_ok" not in rows:
+        return pd.Series(True, index=rows.index)
+    return ~is_panel(rows) | (rows["n_series_ok"] == rows["n_series"])
+
+
 def scores(rows: pd.DataFrame) -> pd.Series:
-    """What ranks each row within its dataset: MAE, or on a panel its mean MASE over series (``SCORE``)."""
+    """What ranks each row within its dataset: MAE, or on a panel its mean MASE over series (``SCORE``); NaN for
+    a panel row that did not finish on every series (``complete``)."""
     panel = is_panel(rows)
     if not panel.any():
         return rows[SCORE["single"]]
-    return rows[SCORE["single"]].where(~panel, rows[SCORE["panel"]])
+    return rows[SCORE["single"]].where(~panel, rows[SCORE["panel"]].where(complete(rows)))
 
 
 def score_of(row: pd.Series) -> float:
     """One row's score (``scores``)."""
-    return row[SCORE["panel"] if row.get("n_series", 1) > 1 else SCORE["single"]]
+    return float(scores(row.to_frame().T).iloc[0])
 
 
 def best_of(rows: pd.DataFrame, score=None) -> pd.Series | None:
     """The row with the lowest score (``scores``: MAE, a panel's mean MASE; or ``score(rows)``), the first
-    of a tie in the rows' order, or None."""
-    if not len(rows):
+    of a tie in the rows' order; None where no row has one."""
+    ranked = (score or scores)(rows).astype(float).dropna()
+    if not len(ranked):
         return None
-    return rows.loc[(score or scores)(rows).sort_values(kind="stable").index].iloc[0]
+    return rows.loc[ranked.sort_values(kind="stable").index[0]]
 
 
 def reference_row(rows: pd.DataFrame, model: str, score=None) -> pd.Series | None:
@@ -158,8 +170,9 @@ SKILL_CLIP = (1e-3, 5.0)       # fev's leaderboard clips each relative error to 
 
 
 def distribution_scores(rows: pd.DataFrame) -> pd.Series:
-    """What ranks each row's forecast distribution within its dataset: its SQL (NaN: it made none)."""
-    return rows[DISTRIBUTION_SCORE]
+    """What ranks each row's forecast distribution within its dataset: its SQL (NaN: it made none, or it did
+    not finish on every series of its panel, ``complete``)."""
+    return rows[DISTRIBUTION_SCORE].where(complete(rows))
 
 
 def skill(relative: pd.DataFrame) -> pd.Series:
@@ -240,7 +253,7 @@ def relative_mae_bootstrap(table: pd.DataFrame, losses: pd.DataFrame, reference:
     A panel dataset (a matrix in ``series``: its per-series scores, series x the table's
     index, ``series_scores``) is resampled by series, which are independent, and its
     score is the mean over the drawn series; only the variants that ran on every series
-    take part.
+    take part, on the series where the score is defined (``complete``).
     """
     logs: dict[str, list[np.ndarray]] = {}
     series = series or {}
@@ -250,8 +263,9 @@ def relative_mae_bootstrap(table: pd.DataFrame, losses: pd.DataFrame, reference:
         if ref is None:
             continue
         if dataset in series:
+            # The variants ranked, on the series where their score is defined: the same for all of them.
             matrix = series[dataset]
-            matrix = matrix[[i for i in fair.index if i in matrix and matrix[i].notna().all()]]
+            matrix = matrix[[i for i in fair.index[complete(fair)] if i in matrix]].dropna(axis=0, how="any")
             block = 1
         else:
             matrix = loss_matrix(losses, fair)
@@ -302,7 +316,9 @@ def panel_numbers(group: pd.DataFrame) -> dict:
     over series (what seed noise does to the panel mean: the regression gate's
     yardstick); ``m_median``, the median over series, for the metrics whose panel mean
     means something (``metrics.PANEL_MEANS``). ``n_series_ok`` counts the series where
-    at least one seed finished ok.
+    at least one seed finished ok; ``m_n_series``, for a metric that may be undefined
+    (``metrics.MAY_BE_UNDEFINED``), the series its mean and median are over: those where it
+    is defined (as fev's metrics leave out what is not finite).
     """
     ok = group[group["status"] == "ok"]
     names = list(metrics.STORED)
@@ -319,6 +335,8 @@ def panel_numbers(group: pd.DataFrame) -> dict:
             out[f"{d.name}_std"] = _std_over_seeds(ok, d.name, d.weight)
     for m in metrics.PANEL_MEANS:
         out[f"{m}_median"] = per_series[m].median() if len(per_series) else np.nan
+    for m in metrics.MAY_BE_UNDEFINED:
+        out[f"{m}_n_series"] = int(per_series[m].notna().sum())
     return out
 
 
@@ -337,16 +355,26 @@ def panel_levels(rows: pd.DataFrame, definitions=metrics.OF_PANEL) -> pd.DataFra
     panel dataset's rows.
 
     Each is computed from a row's panel means and, where it has one, its reference model's
-    (Naive2 for OWA): NaN for every row where the reference did not run.
+    (Naive2 for OWA): NaN for every row where the reference did not run, and where the row or
+    the reference did not finish on every series (``complete``).
     """
     out = pd.DataFrame(np.nan, index=rows.index, columns=[d.name for d in definitions])
     for d in definitions:
         ref = reference_row(rows[honest(rows)], d.reference) if d.reference else {}
         if ref is None:
             continue
-        ran = rows[rows["n_ok"] > 0]
+        ran = rows[(rows["n_ok"] > 0) & complete(rows)]      # a ratio of means over the same series
         out.loc[ran.index, d.name] = [d.of_panel_means(r, ref) for _, r in ran.iterrows()]
     return out
+
+
+def undefined_series(cells: pd.DataFrame, metric: str) -> list[str]:
+    """The series of a panel where ``metric`` has no value in any cell that finished ok, among the variants that
+    have it somewhere (a model without quantiles has no MSIS anywhere): the data leave it undefined there."""
+    ok = cells[cells["status"] == "ok"]
+    ok = ok[ok.groupby(VARIANT_KEYS, sort=False)[metric].transform("count") > 0]
+    defined = ok.groupby("series_id", sort=True)[metric].count()
+    return list(defined.index[defined == 0])
 
 
 def series_scores(cells: pd.DataFrame, rows: pd.DataFrame, metric: str) -> pd.DataFrame:

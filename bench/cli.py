@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--coverage-tolerance", type=float, default=0.02, metavar="SHARE",
                      help="allowed growth of an interval coverage's distance from nominal (default 0.02); "
                           "MSIS is judged as MAE, by --mae-tolerance")
+    cmp.add_argument("--allow-data-change", action="store_true",
+                     help="accept a dataset whose data differ between the runs (another set of series, or other "
+                          "values): its cells are shown as 'data changed' and judged on their status only, not "
+                          "failed (without it they regress, whatever their numbers)")
 
     rep = sub.add_parser("report", help="re-render the reports of a stored run without re-running it")
     rep.add_argument("--run", type=int, metavar="ID", help="run id in the store (default: the latest)")
@@ -317,7 +321,8 @@ def cmd_compare(args) -> int:
                          f"got {args.coverage_tolerance}")
     return compare.main(args.base, args.new, compare.Tolerances(mae_tolerance=args.mae_tolerance,
                                                                 time_ratio=args.time_ratio,
-                                                                coverage_tolerance=args.coverage_tolerance))
+                                                                coverage_tolerance=args.coverage_tolerance),
+                        allow_data_change=args.allow_data_change)
 
 
 def cmd_fetch(args) -> int:

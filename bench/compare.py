@@ -25,6 +25,14 @@ Exit 1 when a cell regressed, 0 when none did, 2 when the inputs cannot be compa
   ``coverage_tolerance`` (absolute, default 0.02), or two standard errors over seeds for
   a seeded model. A row that had a distribution (a finite MSIS) and has none now
   regressed; a row that never had one is not judged on it.
+- Data: each row carries its dataset's fingerprint (``data_hash``, the hash of its values that
+  the run recorded when it started; ``data_n_series`` and ``data_series_ids_hash``, its
+  series). A row whose dataset holds other data in the new run (another set of series, or
+  the same series with other values) regressed, whatever its numbers: a mean over other
+  series or values is no comparison. ``allow_data_change`` (``--allow-data-change``) accepts
+  the change: such a row is reported as "data changed" and judged on its status only. A
+  table without the fingerprint (a results.csv of bench before it, or a store whose run
+  recorded no data hash) cannot be checked: ``compare`` says so and judges the numbers alone.
 - Speed: times are divided by each run's calibration time (a fixed workload timed in
   the same run, bench/calibration.py), so a faster or slower machine cancels out. A
   cell regresses when its normalised fit or predict time grows by more than
@@ -53,6 +61,7 @@ PANEL_NUMBERS = ["n_series", *(m for name in metrics.PANEL_MEANS for m in (name,
 # as MAE, coverages by their distance from nominal.
 DISTRIBUTION = ("msis", "coverage_80", "coverage_95")
 DISTRIBUTION_NUMBERS = [m for name in DISTRIBUTION for m in (name, f"{name}_std")]
+FINGERPRINT = ["data_hash", "data_n_series", "data_series_ids_hash"]
 TIMES = {"fit_time_s": "fit time", "predict_time_s": "predict time"}
 MIN_FIT_S = 0.2
 MIN_PREDICT_S = 0.05
@@ -79,7 +88,8 @@ def read_results(path: str | Path) -> pd.DataFrame:
         table = api.load(path).table.copy()
     else:
         try:
-            table = pd.read_csv(path, keep_default_na=True)
+            # A hash of hex digits only would otherwise be read as a number, and differ from a store's text.
+            table = pd.read_csv(path, keep_default_na=True, dtype={"data_hash": str, "data_series_ids_hash": str})
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise BenchError(f"{path}: not a results.csv ({exc})") from None
     required = set(KEY) | set(NUMBERS) | {"suite", "status"}
@@ -113,8 +123,11 @@ def read_results(path: str | Path) -> pd.DataFrame:
     return table
 
 
-def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances()) -> pd.DataFrame:
-    """One row per cell of either run with its changes and a verdict."""
+def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances(), *,
+            allow_data_change: bool = False) -> pd.DataFrame:
+    """One row per cell of either run with its changes and a verdict; ``data`` says whether its dataset's data
+    are the same on both sides: "same", "changed", "not recorded in base" (new, base and new) where a side has
+    no fingerprint, "" for a cell of one side only."""
     suites = (set(base["suite"]), set(new["suite"]))
     if suites[0] != suites[1]:
         raise BenchError(f"the runs are of different suites ({', '.join(sorted(suites[0]))} vs "
@@ -122,15 +135,36 @@ def compare(base: pd.DataFrame, new: pd.DataFrame, tol: Tolerances = Tolerances(
     cal_base, cal_new = float(base["calibration_s"].iloc[0]), float(new["calibration_s"].iloc[0])
     # A table of a run without panels has no panel columns (one from before distributions none of
     # theirs): both sides get them, so that they merge by side.
-    for column in [*PANEL_NUMBERS, *DISTRIBUTION_NUMBERS]:
+    for column in [*PANEL_NUMBERS, *DISTRIBUTION_NUMBERS, *FINGERPRINT]:
         base, new = (t if column in t else t.assign(**{column: np.nan}) for t in (base, new))
-    used = [*KEY, *NUMBERS, *PANEL_NUMBERS, *DISTRIBUTION_NUMBERS, "status", "chosen_params"]
+    used = [*KEY, *NUMBERS, *PANEL_NUMBERS, *DISTRIBUTION_NUMBERS, *FINGERPRINT, "status", "chosen_params"]
     base, new = (t[[c for c in used if c in t]] for t in (base, new))
     merged = base.merge(new, on=KEY, how="outer", suffixes=("_base", "_new"), indicator="side")
     rows = []
     for r in merged.to_dict("records"):
-        rows.append({**{k: r[k] for k in KEY}, **_judge(r, cal_base, cal_new, tol)})
+        change = _data_change(r)
+        unrecorded = _unrecorded(r)
+        rows.append({**{k: r[k] for k in KEY}, **_judge(r, cal_base, cal_new, tol, change, allow_data_change),
+                     "data": ("" if r["side"] != "both" else "changed" if change else
+                              f"not recorded in {' and '.join(unrecorded)}" if unrecorded else "same")})
     return pd.DataFrame(rows)
+
+
+def _unrecorded(r: dict) -> list[str]:
+    """The sides whose table records no data hash for the row's dataset."""
+    return [side for side in ("base", "new") if not isinstance(r.get(f"data_hash_{side}"), str)]
+
+
+def _data_change(r: dict) -> str:
+    """How the row's dataset differs between the runs; "" where it does not, or a side cannot tell."""
+    if _unrecorded(r) or r["data_hash_base"] == r["data_hash_new"]:
+        return ""
+    n_base, n_new = _number(r.get("data_n_series_base")), _number(r.get("data_n_series_new"))
+    if r.get("data_series_ids_hash_base") != r.get("data_series_ids_hash_new"):
+        counts = f"{n_base:.0f} -> {n_new:.0f} series" if n_base != n_new else f"{n_new:.0f} series, other ids"
+        return f"another set of series ({counts})"
+    return ("the same single series with other values" if n_new == 1 else
+            f"the same {n_new:.0f} series with other values")
 
 
 def _is_panel(r: dict) -> bool:
@@ -144,7 +178,8 @@ def _number(value) -> float:
         return np.nan
 
 
-def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
+def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances, data_change: str = "",
+           allow_data_change: bool = False) -> dict:
     out = {"mae_base": r.get("mae_base"), "mae_new": r.get("mae_new"), "mae_change_pct": np.nan,
            "msis_base": r.get("msis_base"), "msis_new": r.get("msis_new"),
            "coverage_95_base": r.get("coverage_95_base"), "coverage_95_new": r.get("coverage_95_new"),
@@ -159,11 +194,16 @@ def _judge(r: dict, cal_base: float, cal_new: float, tol: Tolerances) -> dict:
         return {**out, "verdict": "REGRESSION", "why": "missing from the new run"}
     if r["side"] == "right_only":
         return {**out, "verdict": "new", "why": "not in the base run"}
+    if data_change and not allow_data_change:
+        return {**out, "verdict": "REGRESSION", "why": f"the data changed: {data_change}; its numbers are no "
+                                                       f"comparison (--allow-data-change if this is expected)"}
     if r["status_base"] == "ok" and r["status_new"] != "ok":
         return {**out, "verdict": "REGRESSION", "why": f"status {r['status_base']} -> {r['status_new']}"}
     if r["status_base"] != "ok" or r["status_new"] != "ok":
         return {**out, "verdict": "ok" if r["status_new"] == "ok" else "not ok",
                 "why": f"status {r['status_base']} -> {r['status_new']}"}
+    if data_change:
+        return {**out, "verdict": "data changed", "why": f"{data_change}: accuracy and time not judged"}
     reasons = []
     chosen_base, chosen_new = r.get("chosen_params_base", ""), r.get("chosen_params_new", "")
     if chosen_base != chosen_new:
@@ -226,6 +266,7 @@ def _var_of_mean(std, n) -> float:
 
 def render(diff: pd.DataFrame, base_path, new_path) -> str:
     n_bad = int((diff["verdict"] == "REGRESSION").sum())
+    n_other_data = int((diff["verdict"] == "data changed").sum())
     body = [[r.dataset, r.label, r.params_text or "-", _f(r.mae_base), _f(r.mae_new),
              _pct(r.mae_change_pct), _f(r.msis_base), _f(r.msis_new), _cover(r.coverage_95_base, r.coverage_95_new),
              _x(r.fit_ratio), _x(r.predict_ratio), r.verdict, r.why]
@@ -236,9 +277,23 @@ def render(diff: pd.DataFrame, base_path, new_path) -> str:
                                     "MSIS base", "MSIS new", "cover 95%", "fit time x", "predict time x", "verdict",
                                     "why"],
                      tablefmt="github", disable_numparse=True)
-    head = (f"Comparing {new_path} against {base_path}: {len(diff)} cells, {n_bad} regressions. "
+    allowed = f", {n_other_data} on changed data (allowed, not judged)" if n_other_data else ""
+    head = (f"Comparing {new_path} against {base_path}: {len(diff)} cells, {n_bad} regressions{allowed}. "
             f"Time ratios are new/base after dividing by each run's calibration time.")
-    return f"{head}\n\n{table}\n"
+    return f"{head}\n\n{table}\n" + _unchecked_line(diff, base_path, new_path)
+
+
+def _unchecked_line(diff: pd.DataFrame, base_path, new_path) -> str:
+    """Which datasets' data could not be checked, and which input records no fingerprint for them."""
+    paths = {"base": str(base_path), "new": str(new_path)}
+    lines = []
+    for data, rows in diff[diff["data"].str.startswith("not recorded")].groupby("data", sort=True):
+        sides = data.removeprefix("not recorded in ").split(" and ")
+        whose = " and ".join(dict.fromkeys(paths[side] for side in sides))      # once where BASE is NEW
+        lines.append(f"The gate cannot tell whether these datasets hold the same data on both sides ({whose}: no "
+                     f"data_hash): {', '.join(sorted(set(rows['dataset'])))}. Their numbers were judged as they are; "
+                     f"a results.csv of this bench records the hash.")
+    return "".join(f"\n{line}\n" for line in lines)
 
 
 def _f(v) -> str:
@@ -260,7 +315,7 @@ def _x(v) -> str:
     return "-" if np.isnan(v) else f"{v:.2f}x"
 
 
-def main(base_path: str, new_path: str, tol: Tolerances = Tolerances()) -> int:
-    diff = compare(read_results(base_path), read_results(new_path), tol)
+def main(base_path: str, new_path: str, tol: Tolerances = Tolerances(), *, allow_data_change: bool = False) -> int:
+    diff = compare(read_results(base_path), read_results(new_path), tol, allow_data_change=allow_data_change)
     print(render(diff, base_path, new_path))
     return 1 if (diff["verdict"] == "REGRESSION").any() else 0

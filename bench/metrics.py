@@ -280,7 +280,12 @@ class Definition:
     nominal: float | None = None                     # the value a calibrated model reaches (a coverage's level)
     kind: str = "point"                              # "point" (judges the point forecast) or "distribution"
     weight: str = ""                                 # a cells column: the panel mean is weighted by it (WQL)
+    undefined_where: str = ""                        # where the data leave it undefined, for every model
 
+
+# Where a metric scaled by the series' in-sample seasonal-naive error has no value: the scale is 0.
+ZERO_SCALE = ("its in-sample seasonal-naive error is 0 (a history that repeats its season exactly, such as a "
+              "constant one)")
 
 DEFINITIONS = (
     Definition("mae", "MAE", "series", False,
@@ -288,27 +293,28 @@ DEFINITIONS = (
     Definition("rmse", "RMSE", "series", False, "in each series' unit, as MAE", rmse),
     Definition("mape", "MAPE %", "%", False,
                "a series whose actuals come near zero dominates the mean (and a zero makes it undefined)", mape,
-               undefined=mape_undefined, always_defined=False),
+               undefined=mape_undefined, always_defined=False, undefined_where="a test actual is 0"),
     Definition("smape", "sMAPE %", "%", True, "bounded (0-200%) and scale-free: M4's first measure", smape),
     Definition("mase", "MASE", "", True,
                "scale-free: each series' errors in units of its own in-sample seasonal-naive error (M4)", mase,
-               always_defined=False),
+               always_defined=False, undefined_where=ZERO_SCALE),
     Definition("owa", "OWA", "", False,
                "computed on the panel means already (M4): sMAPE and MASE each relative to Naive2's, averaged",
                of_panel_means=owa, reference="naive2"),
     Definition("msis", "MSIS", "", True,
                "scale-free: each origin's 95% interval score in units of its in-sample seasonal-naive error (M4)",
-               msis, always_defined=False, kind="distribution"),
+               msis, always_defined=False, kind="distribution", undefined_where=ZERO_SCALE),
     Definition("coverage_80", "cover 80%", "", True, "a share of each series' targets", coverage_80,
                always_defined=False, direction="nominal", nominal=0.80, kind="distribution"),
     Definition("coverage_95", "cover 95%", "", True, "a share of each series' targets", coverage_95,
                always_defined=False, direction="nominal", nominal=0.95, kind="distribution"),
     Definition("sql", "SQL", "", True,
                "scale-free: the quantile loss in units of each origin's in-sample seasonal-naive error (fev)", sql,
-               always_defined=False, kind="distribution"),
+               always_defined=False, kind="distribution", undefined_where=ZERO_SCALE),
     Definition("wql", "WQL", "", True,
                "relative to the mean |actual|; a panel's is pooled, each series weighted by its mean |actual| (fev)",
-               wql, always_defined=False, kind="distribution", weight="actual_abs_mean"),
+               wql, always_defined=False, kind="distribution", weight="actual_abs_mean",
+               undefined_where="its test actuals are all 0"),
     Definition("acd", "ACD", "", False,
                "computed on the panel mean coverage of the 95% interval (M4): every series has as many targets",
                of_panel_means=acd, kind="distribution"),
@@ -322,6 +328,7 @@ STORED = tuple(METRICS)              # the store's metric columns, one per per-c
 PANEL_MEANS = tuple(d.name for d in PER_CELL if d.panel_mean and d.kind == "point")
 POINT = tuple(d for d in PER_CELL if d.kind == "point")
 DISTRIBUTION = tuple(d for d in PER_CELL if d.kind == "distribution")
+MAY_BE_UNDEFINED = tuple(d.name for d in PER_CELL if not d.always_defined)   # NaN on some series, or models
 
 
 def score(*, y_true, y_pred, scales, q_pred=None, levels=None) -> dict[str, float]:

@@ -69,3 +69,8 @@ def series_hash(y) -> str:
     digest = hashlib.sha256(y.to_numpy(dtype="float64").tobytes())
     digest.update(y.index.asi8.tobytes())
     return digest.hexdigest()[:16]
+
+
+def series_ids_hash(ids) -> str:
+    """A hash of a dataset's set of series ids: sorted, since a file's order of its series is not what changed."""
+    return hashlib.sha256("\0".join(sorted(ids)).encode()).hexdigest()[:16]

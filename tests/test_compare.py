@@ -263,3 +263,82 @@ def test_a_row_that_lost_its_distribution_regresses_and_one_that_never_had_one_i
     assert lost["verdict"][0] == "REGRESSION" and "the forecast distribution is gone" in lost["why"][0]
     assert compare.compare(_table(), _table())["verdict"][0] == "ok"            # no distribution columns at all
     assert compare.compare(_table(), _with_distribution())["verdict"][0] == "ok"
+
+
+# --------------------------------------------------------------------------- the data compared
+
+def _fingerprinted(data_hash="h3", n_series=3, ids_hash="ids3", **over):
+    return _panel_table(**{"data_hash": data_hash, "data_n_series": n_series, "data_series_ids_hash": ids_hash,
+                           **over})
+
+
+def test_a_panel_of_another_set_of_series_fails_the_gate_even_with_better_numbers_unless_allowed(capsys):
+    base = _fingerprinted()
+    fewer = _fingerprinted("h2", 2, "ids2", smape=15.0, mase=2.0)         # lost its hardest series
+    diff = compare.compare(base, fewer)
+    assert diff["verdict"][0] == "REGRESSION"
+    assert diff["why"][0].startswith("the data changed: another set of series (3 -> 2 series)")
+    allowed = compare.compare(base, fewer, allow_data_change=True)
+    assert allowed["verdict"][0] == "data changed" and "not judged" in allowed["why"][0]
+    # Allowed or not, a model that stopped working is a regression.
+    broken = compare.compare(base, _fingerprinted("h2", 2, "ids2", status="failed"), allow_data_change=True)
+    assert broken["verdict"][0] == "REGRESSION"
+
+
+def test_a_single_series_with_other_values_fails_the_gate():
+    base = _table(data_hash="aaaa", data_n_series=1, data_series_ids_hash="one")
+    halved = _table(mae=5.0, data_hash="bbbb", data_n_series=1, data_series_ids_hash="one")
+    diff = compare.compare(base, halved)
+    assert diff["verdict"][0] == "REGRESSION" and "the same single series with other values" in diff["why"][0]
+    assert compare.compare(base, base)["verdict"][0] == "ok"
+
+
+def test_a_reference_without_data_fingerprints_is_judged_and_said_unchecked(tmp_path, capsys):
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    _table().to_csv(old, index=False)                        # a results.csv from before the fingerprints
+    _table(data_hash="0123456789012345", data_n_series=1, data_series_ids_hash="one").to_csv(new, index=False)
+    assert compare.read_results(new)["data_hash"][0] == "0123456789012345"     # text, as a store gives it
+    assert compare.main(old, new) == 0
+    out = capsys.readouterr().out
+    assert "0 regressions" in out
+    assert f"cannot tell whether these datasets hold the same data on both sides ({old}: no data_hash): d." in out
+
+
+@pytest.mark.slow
+def test_the_gate_fails_a_panel_run_against_another_set_of_series_naming_the_cells(tmp_path):
+    """Issue 24: a single series then a panel under its name, or a panel that lost its hardest series, passed."""
+    from bench import data
+    from tests.test_panels import long_panel
+
+    m4 = data.load_panel(data.get_dataset("m4_hourly"))
+    single = tmp_path / "single.csv"
+    pd.DataFrame({"hour": m4["H2"].index[-120:].strftime("%Y-%m-%d %H:%M"),
+                  "sales": m4["H2"].to_numpy()[-120:]}).to_csv(single, index=False)
+    runs = {"single": data.user_dataset(single, name="shops"),
+            "three": data.user_dataset(long_panel(tmp_path / "three.csv", m4, ids=("H1", "H2", "H4")),
+                                       id_col="store", name="shops"),
+            "two": data.user_dataset(long_panel(tmp_path / "two.csv", m4, ids=("H1", "H4")), id_col="store",
+                                     name="shops")}
+    for name, ds in runs.items():
+        # Seasonal naive alone: on these series its every judged number is no worse after either change.
+        api.run("default", datasets=["shops"], models=["seasonal_naive"], references=False, out=tmp_path / name,
+                extra_datasets=[ds], plots=False, progress=False)
+    for base, new, change in (("single", "three", "1 -> 3 series"), ("three", "two", "3 -> 2 series")):
+        for files in ("results.csv", "bench.sqlite"):
+            done = gate(tmp_path / base / files, tmp_path / new / files)
+            assert done.returncode == 1, done.stdout
+            assert "1 cells, 1 regressions" in done.stdout
+            line = next(l for l in done.stdout.splitlines() if "| seasonal_naive " in l)
+            assert "| shops " in line and f"the data changed: another set of series ({change})" in line
+        allowed = subprocess.run([sys.executable, "-m", "bench", "compare", str(tmp_path / base / "results.csv"),
+                                  str(tmp_path / new / "results.csv"), "--allow-data-change"], cwd=REPO,
+                                 capture_output=True, text=True)
+        assert allowed.returncode == 0 and "0 regressions, 1 on changed data (allowed" in allowed.stdout, allowed.stdout
+    table = pd.read_csv(tmp_path / "three" / "results.csv")
+    assert set(table["data_n_series"]) == {3} and table["data_hash"].nunique() == 1
+
+
+def test_compare_help_names_the_option_that_accepts_other_data():
+    done = subprocess.run([sys.executable, "-m", "bench", "compare", "--help"], cwd=REPO, capture_output=True,
+                          text=True)
+    assert "--allow-data-change" in done.stdout

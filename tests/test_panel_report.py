@@ -298,3 +298,47 @@ def test_the_published_m4_interval_scores_stand_beside_ours_in_the_distribution_
     assert "- no distribution: seasonal_naive, noisy, naive2" in section           # in the table's order
     files = report.render(RUN, cells, forecasts)
     assert "m4_hourly_calibration.png" in files and "(m4_hourly_calibration.png)" in files["m4_hourly.md"]
+
+
+def _panel_with_undefined_metrics():
+    """Two ordinary series, an intermittent one (a test actual of 0: no MAPE) and one whose history is constant
+    (an in-sample seasonal-naive error of 0: no MASE)."""
+    series = make_series(2)
+    series["S3"] = (np.array([0.0, 4, 0, 7, 0, 3, 0, 6, 0, 5, 0, 8, 0, 4, 1, 6, 0, 2, 0, 7]), np.array([0.0, 5, 1, 6]))
+    series["S4"] = (np.full(20, 50.0), np.array([50.0, 52.0, 49.0, 51.0]))
+    return series
+
+
+def test_a_metric_undefined_on_a_series_is_left_out_for_every_model_and_the_page_says_over_how_many_series():
+    cells, forecasts = panel_frames("toy_panel", _panel_with_undefined_metrics(), MODELS)
+    table = report.aggregate(cells, forecasts, RUN)
+    for r in table.itertuples():
+        mine = cells[cells["label"] == r.label].set_index("series_id")
+        assert (r.n_series, r.n_series_ok, r.mase_n_series, r.mape_n_series) == (4, 4, 3, 3)
+        assert r.mase == pytest.approx(mine.loc[["S1", "S2", "S3"], "mase"].mean())      # the same 3 for every model
+        assert r.mape == pytest.approx(mine.loc[["S1", "S2", "S4"], "mape"].mean())
+        assert np.isfinite(r.overall_rel_mae_lo)          # the bootstrap draws from the same 3 series
+    verdict = report.panel_verdict(table)
+    assert "over 4 series; MASE over 3 of them" in verdict and "over 4 series." not in verdict
+    section = report.leaderboard(RUN, table, cells).split("## toy_panel")[1]
+    header = next(line for line in section.splitlines() if line.startswith("| rank"))
+    assert "MASE mean (3 of 4 series)" in header and "| sMAPE % mean " in header
+    assert ("MASE is undefined on 1 of the 4 series (S4) for every model: its in-sample seasonal-naive error is 0 "
+            "(a history that repeats its season exactly, such as a constant one)") in section
+
+
+def test_a_model_that_did_not_finish_every_series_gets_no_rank_so_that_every_rank_is_over_the_same_series():
+    series = make_series(8)
+    # Better than seasonal naive wherever it finishes, but it fails on the hardest-to-forecast series.
+    lucky = lambda train, seed: "RuntimeError: diverged" if train[0] > 1000 else seasonal_naive(train, seed) * 0.999
+    models = {**MODELS, "lucky": ("lucky", lucky, {})}
+    cells, forecasts = panel_frames("toy_panel", series, models)
+    table = report.aggregate(cells, forecasts, RUN)
+    t = by_label(table)
+    assert 0 < t.loc["lucky", "n_series_ok"] < 8 and np.isfinite(t.loc["lucky", "mase"])    # its own mean, shown
+    assert t.loc["lucky", ["rank", "mae_vs_naive", "mae_vs_seasonal_naive", "owa"]].isna().all()
+    assert sorted(t["rank"].dropna()) == [1, 2, 3, 4]
+    assert report.best_row(table)["label"] != "lucky"
+    assert not report.panel_verdict(table).startswith("**Lowest mean MASE: lucky**")
+    summary = report.overall(table).set_index("variant")
+    assert summary.loc["lucky", "datasets_ok"] == 0 and np.isnan(summary.loc["lucky", "mean_rank"])

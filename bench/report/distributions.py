@@ -21,8 +21,9 @@ from bench.report.table import NAIVE_MODEL
 
 
 def with_distribution(rows: pd.DataFrame) -> pd.DataFrame:
-    """The honest rows that made a forecast distribution (a finite SQL), best SQL first."""
-    mine = rows[analysis.honest(rows) & np.isfinite(analysis.distribution_scores(rows).astype(float))]
+    """The honest rows that made a forecast distribution (a finite SQL), best SQL first (the unranked last: on a
+    panel, those that did not finish on every series)."""
+    mine = rows[analysis.honest(rows) & np.isfinite(rows[analysis.DISTRIBUTION_SCORE].astype(float))]
     return mine.sort_values("dist_rank", kind="stable")
 
 

@@ -60,7 +60,8 @@ PANEL_HOW_TO_READ = """- **Panels** (a dataset of many series, such as M4 Hourly
   weighted average, the mean of sMAPE and MASE each divided by Naive2's, on the panel means (only where
   naive2 ran). A panel's variants are ranked, and its overall *MAE / seasonal naive* is computed, by mean
   MASE (each series' error in units of its own in-sample seasonal-naive error): a mean MAE over series
-  would be dominated by the largest series. The overall table counts a panel as one dataset. Panels get
+  would be dominated by the largest series. Only the variants that finished on every series are ranked,
+  so that every mean compared is over the same series. The overall table counts a panel as one dataset. Panels get
   no per-origin tests (one origin per series); instead the models are ranked by sMAPE within each
   series (as M4 ranks): Friedman's test says whether the mean ranks differ, and Nemenyi's critical
   difference which pairs do, every pair accounted for (Demsar 2006). *published* columns hold the values

@@ -19,8 +19,9 @@ from bench.report.formatting import (SIGNIFICANCE, dataset_files, fmt3, fmt_para
                                      unit_of)
 from bench.report.distributions import distribution_lines, with_distribution
 from bench.report.published import PUBLISHED_METRICS, published_rows, published_values
+from bench.report.rows import test_cells
 from bench.report.sections import not_ok_section, protocol_text
-from bench.report.table import best_row
+from bench.report.table import PANEL_NOT_OK_SHOWN, best_row
 
 
 def _panel_protocol(ran: pd.DataFrame, unit: str) -> str:
@@ -36,7 +37,7 @@ def panel_body(dataset: str, rows: pd.DataFrame, cells: pd.DataFrame | None) -> 
     lines = ([_panel_protocol(ran, unit_of(dataset)), "", panel_verdict(rows), ""] if len(ran) else
              ["No model ran on this dataset.", ""])
     values = published_values(dataset)
-    lines += [panel_table(rows, values), "", *_panel_notes(rows, values)]
+    lines += [panel_table(rows, values), "", *_panel_notes(rows, values, cells)]
     lines += distribution_lines(rows, panel=True)
     return lines + not_ok_section(rows, cells)
 
@@ -65,7 +66,7 @@ def panel_table(rows: pd.DataFrame, values: pd.DataFrame | None = None) -> str:
     headers = ["rank", "model", "params"]
     for m in metrics.PANEL_MEANS:
         header = metrics.BY_NAME[m].header
-        headers += [f"{header} mean", f"{header} median"]
+        headers += [f"{header} mean{_over(rows, m)}", f"{header} median"]
     headers += [d.header for d in metrics.OF_PANEL]
     headers += [f"published {metrics.BY_NAME[m].header}" for m in shown]
     headers += [f"mean rank over series ({metrics.BY_NAME[analysis.SERIES_RANK_METRIC].header.split()[0]})",
@@ -73,7 +74,55 @@ def panel_table(rows: pd.DataFrame, values: pd.DataFrame | None = None) -> str:
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def _panel_notes(rows: pd.DataFrame, values: pd.DataFrame) -> list[str]:
+def _compared(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows a panel ranks: those that ran on every series, whose means are over the same series."""
+    return rows[(rows["n_ok"] > 0) & analysis.complete(rows)]
+
+
+def _defined_on(rows: pd.DataFrame, metric: str) -> int | None:
+    """Over how many series the compared rows' means of a metric that may be undefined are (None: the metric is
+    always defined, or no compared row has it)."""
+    ran, column = _compared(rows), f"{metric}_n_series"
+    if column not in ran:
+        return None
+    counts = set(ran.loc[np.isfinite(ran[metric].astype(float)), column].astype(int))
+    return counts.pop() if len(counts) == 1 else None      # one: the data decide, for every model alike
+
+
+def _over(rows: pd.DataFrame, metric: str) -> str:
+    """' (k of n series)' where the compared rows' means of ``metric`` leave out series where it is undefined."""
+    k, ran = _defined_on(rows, metric), _compared(rows)
+    return "" if k is None or k == ran["n_series"].iloc[0] else f" ({k} of {int(ran['n_series'].iloc[0])} series)"
+
+
+def _undefined_lines(rows: pd.DataFrame, cells: pd.DataFrame | None) -> list[str]:
+    """Per reason, the metrics whose panel means leave out series where the data leave them undefined, and which."""
+    ran = _compared(rows)
+    if ran.empty:
+        return []
+    n = int(ran["n_series"].iloc[0])
+    mine = None if cells is None else test_cells(cells[cells["dataset"] == rows["dataset"].iloc[0]])
+    groups: dict[tuple, list[str]] = {}
+    for d in metrics.PER_CELL:
+        k = _defined_on(rows, d.name) if d.panel_mean and d.undefined_where else None
+        if k is not None and k < n:
+            ids = () if mine is None else tuple(analysis.undefined_series(mine, d.name))
+            groups.setdefault((n - k, ids, d.undefined_where), []).append(d.name)
+    lines = []
+    for (gone, ids, where), names in groups.items():
+        headers = [metrics.BY_NAME[m].header for m in names]
+        listed = ", ".join(headers[:-1]) + " and " + headers[-1] if len(headers) > 1 else headers[0]
+        more = " ..." if len(ids) > PANEL_NOT_OK_SHOWN else ""
+        named = f" ({', '.join(ids[:PANEL_NOT_OK_SHOWN])}{more})" if ids else ""
+        ranked = " So are OWA and the rank, which read the mean MASE." if analysis.SCORE["panel"] in names else ""
+        lines.append(f"{listed} {'is' if len(names) == 1 else 'are'} undefined on {gone} of the {n} series{named} for "
+                     f"every model: {where}. {'Its' if len(names) == 1 else 'Their'} means and medians are over the "
+                     f"other {n - gone}, the same series for every model, as fev's metrics leave out what is not "
+                     f"finite (M4's series have none).{ranked}")
+    return lines
+
+
+def _panel_notes(rows: pd.DataFrame, values: pd.DataFrame, cells: pd.DataFrame | None = None) -> list[str]:
     """What the panel table's numbers rest on, and the published values of methods not run here."""
     lines = []
     ran = rows[rows["n_ok"] > 0]
@@ -81,16 +130,18 @@ def _panel_notes(rows: pd.DataFrame, values: pd.DataFrame) -> list[str]:
         owa = metrics.OF_PANEL[0] if metrics.OF_PANEL else None
         lines.append(
             "Means and medians are over series of each series' mean over seeds (± the standard deviation over "
-            "seeds of the panel mean); *rank* orders the models by mean MASE"
+            "seeds of the panel mean); *rank* orders the models that finished on every series by mean MASE"
             + (f"; {owa.header} is relative to {owa.reference}'s panel means"
                + ("" if rows[owa.name].notna().any() else f", and {owa.reference} did not run here") if owa else "")
             + ". fit_time_s is, as in every table, the mean wall time of one fit: of one series (mean over series "
               "and fits); for a global model, its share of one fit on the whole panel (that fit's time over the "
               "number of series).")
+        lines += _undefined_lines(rows, cells)
         incomplete = ran[ran["n_series_ok"] < ran["n_series"]]
         if len(incomplete):
             lines.append("Means over fewer series (a model that did not finish on every series): " + ", ".join(
-                f"{r.variant} ({int(r.n_series_ok)} of {int(r.n_series)})" for r in incomplete.itertuples()) + ".")
+                f"{r.variant} ({int(r.n_series_ok)} of {int(r.n_series)})" for r in incomplete.itertuples())
+                + ". They get no rank, OWA or ratio to another model's: means over other series are no comparison.")
     matched = set(published_rows(rows, values).values())
     others = values.loc[[m for m in values.index if m not in matched]]
     if len(others):
@@ -110,10 +161,16 @@ def panel_verdict(rows: pd.DataFrame) -> str:
     """
     best = best_row(rows)
     if best is None:
+        if (analysis.honest(rows) & (rows["n_ok"] > 0)).any():
+            return ("No model finished on every series: their means are over different series, so none is ranked "
+                    "(the notes under the table say over how many series each is).")
         return "Every model that ran here was chosen on the test span: no honest verdict."
     level = "".join(f", {d.header} {fmt3(best[d.name])}" for d in metrics.OF_PANEL if np.isfinite(best[d.name]))
+    n, k = int(best["n_series"]), _defined_on(rows, "mase")
+    over = ("" if k is None or k == n else
+            f"; MASE over {k} of them, where it is defined (see the notes under the table)")
     head = (f"**Lowest mean MASE: {best['variant']}**, {fmt3(best['mase'])} (sMAPE {fmt3(best['smape'])}%{level}) "
-            f"over {int(best['n_series_ok'])} series.")
+            f"over {n} series{over}.")
     fair = rows[analysis.honest(rows) & (rows["n_ok"] > 0)]
     compared = fair[fair["series_mean_rank"].notna()].sort_values("series_mean_rank", kind="stable")
     left_out = fair[fair["series_mean_rank"].isna()]

@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from bench import analysis, metrics, selection, stats
+from bench import analysis, metrics, provenance, selection, stats
 from bench.report.formatting import SIGNIFICANCE, fmt
 from bench.report.published import PUBLISHED_DISTRIBUTION, PUBLISHED_METRICS, published_rows, published_values
 from bench.report.rows import VARIANT_KEYS, losses_of, mean_forecasts, test_cells
@@ -57,7 +57,8 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
     it does not: ``metrics.mape_undefined``) and the overall bootstrap interval of each
     variant's relative MAE (``analysis.relative_mae_bootstrap``, the same on every row of
     the variant); without them those columns are empty. With the ``run`` its id, suite
-    and calibration time are added, which ``bench.compare`` needs from a results.csv.
+    and calibration time are added, and each dataset's fingerprint (``data_fingerprints``),
+    which ``bench.compare`` needs from a results.csv.
     """
     cells = test_cells(cells)
     panels = analysis.panel_datasets(cells)
@@ -136,9 +137,25 @@ def aggregate(cells: pd.DataFrame, forecasts: pd.DataFrame | None = None, run: d
         table["run_id"] = run["run_id"]
         table["suite"] = run["suite"]
         table["calibration_s"] = run["environment"].get("calibration_s", np.nan)
+        table = table.join(data_fingerprints(cells, run), on="dataset")
     if panels:
         table = _with_panel_columns(table, cells, panels)
     return table
+
+
+FINGERPRINT_COLUMNS = ["data_hash", "data_n_series", "data_series_ids_hash"]
+
+
+def data_fingerprints(cells: pd.DataFrame, run: dict) -> pd.DataFrame:
+    """Per dataset (index), what ``compare`` checks before it compares two runs' numbers: the hash of its values
+    that the run recorded when it started (none in a run of bench before schema 3), its number of series and a
+    hash of their ids."""
+    recorded = run.get("inputs", {}).get("data", {})
+    ids = (cells["series_id"] if "series_id" in cells else pd.Series("", index=cells.index)).groupby(cells["dataset"])
+    return pd.DataFrame({"data_hash": {d: recorded.get(d, np.nan) for d in ids.groups},
+                         "data_n_series": ids.nunique(),
+                         "data_series_ids_hash": ids.agg(lambda s: provenance.series_ids_hash(s.unique()))},
+                        columns=FINGERPRINT_COLUMNS)
 
 
 DISTRIBUTION_COLUMNS = ["intervals", "quantile_time_s", *(d.name for d in metrics.DISTRIBUTION_OF_PANEL),
