@@ -18,6 +18,7 @@ where ``get_dataset`` looks after the project catalog.
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -671,6 +672,16 @@ def read_header(path: Path, *, where: str = "") -> list[str]:
             columns = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding).columns
     except (ValueError, OSError) as exc:
         raise BenchError(f"{path}: not a readable CSV file ({_one_line(exc)})") from None
+    # pandas renames a repeated name ("value" twice: "value", "value.1"), so that a column the user
+    # never wrote could be read as the one they named; the header as written says which repeats.
+    with open(path, encoding=encoding, newline="") as fh:
+        written = next(csv.reader(fh, delimiter=sep), [])
+    seen: dict[str, int] = {}
+    for number, name in enumerate(written, start=1):
+        if name.strip() and name in seen:
+            raise BenchError(f"{path}: the header names column {name!r} twice (columns {seen[name]} and {number}); "
+                             f"rename one of them")
+        seen[name] = number
     return [str(c) for c in columns]
 
 

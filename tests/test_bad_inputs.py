@@ -90,6 +90,8 @@ CASES = [
         needles=["empty_value.csv:", "1 missing value (first on line 6)", "--fill interpolate|ffill"]),
     run("--csv", "{files}/fewer_fields.csv", id="row-with-too-few-fields",
         needles=["fewer_fields.csv:", "1 missing value (first on line 3)"]),
+    run("--csv", "{files}/repeated_column.csv", id="a-column-name-twice",
+        needles=["repeated_column.csv: the header names column '#Passengers' twice (columns 2 and 3)"]),
     run("--csv", "{files}/duplicates.csv", id="duplicate-timestamps",
         needles=["duplicates.csv: 2 duplicate timestamps (first: 1949-06-01", "--duplicates mean|sum|last"]),
     run("--csv", "{files}/gaps.csv", id="missing-timestamps",
@@ -342,6 +344,7 @@ def make_files(root: Path) -> None:
     csv("infinite.csv", rows[:2] + ["1949-03,inf"] + rows[3:])
     csv("empty_value.csv", rows[:4] + ["1949-05,"] + rows[5:])
     csv("fewer_fields.csv", rows[:1] + ["1949-02"] + rows[2:])
+    csv("repeated_column.csv", [f"{row},{row.split(',')[1]}" for row in rows], head=header + ",#Passengers")
     csv("duplicates.csv", rows[:6] + [rows[5].replace(",135", ",200")] + rows[6:8] + [rows[7]] + rows[8:])
     csv("gaps.csv", rows[:10] + rows[12:])
     (root / "constant.csv").write_text("day,value\n" + "".join(f"2021-03-{d:02d},42\n" for d in range(1, 31)))
