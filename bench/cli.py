@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         return {"list": cmd_list, "run": cmd_run, "report": cmd_report,
                 "compare": cmd_compare, "describe": cmd_describe, "fetch": cmd_fetch}[args.command](args)
     except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # One line, whatever a library's text inside the message held (pandas ends some with a newline).
+        print("error: " + " ".join(part.strip() for part in str(exc).splitlines() if part.strip()), file=sys.stderr)
         return 2
     except (OSError, sqlite3.Error) as exc:
         if isinstance(exc, BrokenPipeError):    # stdout closed early (`| head`): nothing left to say

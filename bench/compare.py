@@ -91,7 +91,7 @@ def read_results(path: str | Path) -> pd.DataFrame:
             # A hash of hex digits only would otherwise be read as a number, and differ from a store's text.
             table = pd.read_csv(path, keep_default_na=True, dtype={"data_hash": str, "data_series_ids_hash": str})
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise BenchError(f"{path}: not a results.csv ({exc})") from None
+            raise BenchError(f"{path}: not a results.csv ({' '.join(str(exc).split())})") from None
     required = set(KEY) | set(NUMBERS) | {"suite", "status"}
     missing = sorted(required - set(table.columns))
     if missing:

@@ -274,6 +274,8 @@ CASES = [
             needles=["no_calibration.csv: calibration_s is nan"]),
     compare("{files}/results.csv", "{files}/zero_calibration.csv", id="compare-calibration-zero",
             needles=["zero_calibration.csv: calibration_s is 0.0"]),
+    compare("{files}/results.csv", "{files}/ragged_results.csv", id="compare-a-ragged-results-csv",
+            needles=["ragged_results.csv: not a results.csv (Error tokenizing data", "Expected 2 fields in line 3"]),
     compare("{files}/results.csv", "{files}/row_twice.csv", id="compare-a-row-twice",
             needles=["row_twice.csv: the row air_passengers / naive (naive)", "appears 2 times"]),
     compare("{files}/not_a_store.sqlite", "{files}/results.csv", id="compare-sqlite-that-is-not-a-store",
@@ -420,6 +422,7 @@ def make_results_files(root: Path, results: Path) -> None:
     table.assign(calibration_s=np.nan).to_csv(root / "no_calibration.csv", index=False)
     table.assign(calibration_s=0.0).to_csv(root / "zero_calibration.csv", index=False)
     pd.concat([table, table[table["label"] == "naive"]]).to_csv(root / "row_twice.csv", index=False)
+    (root / "ragged_results.csv").write_text("dataset,label\nair,naive\nair,naive,extra\n")   # pandas' error ends in a newline
 
 
 def make_read_only(folder: Path) -> bool:
